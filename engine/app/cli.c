@@ -1,0 +1,183 @@
+/* The `cavr` command line. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "app.h"
+
+#define CAVR_VERSION "0.1.0"
+
+static const char usage[] =
+	"usage: cavr [COMMAND] [OPTIONS]\n"
+	"\n"
+	"commands:\n"
+	"  render      render the built-in test scene (the default command)\n"
+	"  devices     list Vulkan devices and whether cavr can use them\n"
+	"\n"
+	"options:\n"
+	"  --window            show a window (the default when a display is available)\n"
+	"  --headless          render offscreen and write PNG files (the default without a display)\n"
+	"  --frames N          stop after N frames (headless default 30; window default: until closed)\n"
+	"  --size WxH          output size (headless default 640x360, window default 1280x720)\n"
+	"  --output PATTERN    headless PNG path, with %%u for the frame number (default cavr-output/frame_%%04u.png)\n"
+	"  --fps F             headless frame rate for the scene clock (default 30)\n"
+	"  --samples N         multisampling 1, 2, 4 or 8 (default 4)\n"
+	"  --no-vsync          present without waiting for vertical blank (window; V toggles it)\n"
+	"  --device NAME       use the Vulkan device whose name contains NAME (also $CAVR_DEVICE)\n"
+	"  --validation        enable the Vulkan validation layer (also $CAVR_VALIDATION=1)\n"
+	"  -v, --verbose       debug logging (also $CAVR_LOG=debug)\n"
+	"  -h, --help          this text\n"
+	"  --version           print the version\n";
+
+struct cli {
+	const char *command;
+	bool window, headless, vsync, validation;
+	uint32_t frames, width, height, samples;
+	float fps;
+	const char *output, *device;
+};
+
+static int bad_usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "cavr: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nrun 'cavr --help' for usage\n");
+	return 2;
+}
+
+static bool parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v < lo || v > hi) return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+static bool parse_size(const char *s, uint32_t *w, uint32_t *h)
+{
+	char buf[64];
+	const char *x = strchr(s, 'x');
+	if (!x || (size_t)(x - s) >= sizeof(buf)) return false;
+	memcpy(buf, s, (size_t)(x - s));
+	buf[x - s] = '\0';
+	return parse_u32(buf, 1, 16384, w) && parse_u32(x + 1, 1, 16384, h);
+}
+
+/* Returns -1 to go on, else the exit code. */
+static int parse(int argc, char **argv, struct cli *c)
+{
+	*c = (struct cli){.command = "render", .vsync = true, .fps = 30.0f, .samples = 4};
+	int i = 1;
+	if (i < argc && argv[i][0] != '-') c->command = argv[i++];
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+		bool takes = !strcmp(a, "--frames") || !strcmp(a, "--size") || !strcmp(a, "--output") ||
+		             !strcmp(a, "--fps") || !strcmp(a, "--samples") || !strcmp(a, "--device");
+		if (takes && !next) return bad_usage("option %s needs a value", a);
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (!strcmp(a, "--version")) {
+			printf("cavr %s\n", CAVR_VERSION);
+			return 0;
+		} else if (!strcmp(a, "--window")) c->window = true;
+		else if (!strcmp(a, "--headless")) c->headless = true;
+		else if (!strcmp(a, "--no-vsync")) c->vsync = false;
+		else if (!strcmp(a, "--validation")) c->validation = true;
+		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) cv_log_set_level(CV_LOG_DEBUG);
+		else if (!strcmp(a, "--frames")) {
+			if (!parse_u32(next, 1, 10000000, &c->frames)) return bad_usage("--frames needs a positive count, not '%s'", next);
+			i++;
+		} else if (!strcmp(a, "--size")) {
+			if (!parse_size(next, &c->width, &c->height)) return bad_usage("--size needs WxH (1..16384), not '%s'", next);
+			i++;
+		} else if (!strcmp(a, "--samples")) {
+			if (!parse_u32(next, 1, 8, &c->samples) || (c->samples & (c->samples - 1)))
+				return bad_usage("--samples needs 1, 2, 4 or 8, not '%s'", next);
+			i++;
+		} else if (!strcmp(a, "--fps")) {
+			char *end;
+			c->fps = strtof(next, &end);
+			if (*end || !(c->fps > 0 && c->fps <= 1000)) return bad_usage("--fps needs a rate in (0, 1000], not '%s'", next);
+			i++;
+		} else if (!strcmp(a, "--output")) c->output = argv[++i];
+		else if (!strcmp(a, "--device")) c->device = argv[++i];
+		else return bad_usage("unknown option '%s'", a);
+	}
+	if (c->window && c->headless) return bad_usage("%s", "--window and --headless exclude each other");
+	return -1;
+}
+
+/* Makes the directory part of a path, one level (the default output folder). */
+static enum cv_result make_parent_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash || slash == path) return CV_OK;
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		return CV_FAIL(CV_ERROR_IO, "cannot create folder '%s': %s", dir, strerror(errno));
+	return CV_OK;
+}
+
+static enum cv_result run_render(const struct cli *c)
+{
+	const char *display = getenv("DISPLAY");
+	bool window = c->window || (!c->headless && display && display[0]);
+	struct gpu_context_desc gd = {.device_name = c->device, .validation = c->validation, .present = window};
+	if (window) {
+		CV_TRY(window_system_init());
+		gd.instance_extensions = window_instance_extensions(&gd.instance_extension_count);
+	}
+	struct gpu_context *ctx = NULL;
+	struct presenter *p = NULL;
+	const char *output = c->output ? c->output : "cavr-output/frame_%04u.png";
+	enum cv_result r = gpu_context_create(&gd, &ctx);
+	if (r == CV_OK) {
+		CV_INFO("cavr: %s on %s", window ? "window" : "headless", ctx->properties.deviceName);
+		if (window)
+			r = window_create(ctx, &(struct window_desc){.width = c->width, .height = c->height, .title = "cavr",
+			                                             .vsync = c->vsync}, &p);
+		else {
+			r = make_parent_dir(output);
+			if (r == CV_OK)
+				r = offscreen_create(ctx, &(struct offscreen_desc){.width = c->width ? c->width : 640,
+				                                                   .height = c->height ? c->height : 360,
+				                                                   .png_pattern = output}, &p);
+		}
+	}
+	if (r == CV_OK) {
+		struct app_loop_desc ld = {
+			.frames = c->frames ? c->frames : (window ? 0 : 30),
+			.fixed_fps = window ? 0.0f : c->fps,
+			.samples = (VkSampleCountFlagBits)c->samples,
+			.progress = !window,
+		};
+		r = app_run_testscene(ctx, p, &ld);
+		if (r == CV_OK && !window) CV_INFO("cavr: wrote %u frames to %s", ld.frames, output);
+	}
+	uint32_t validation_messages = ctx ? ctx->validation_messages : 0;
+	presenter_destroy(&p);
+	gpu_context_destroy(&ctx);
+	if (window) window_system_fini();
+	if (r == CV_OK && validation_messages)
+		return CV_FAIL(CV_ERROR_GPU, "%u Vulkan validation messages (see above)", validation_messages);
+	return r;
+}
+
+int app_main(int argc, char **argv)
+{
+	struct cli c;
+	int code = parse(argc, argv, &c);
+	if (code >= 0) return code;
+	enum cv_result r;
+	if (!strcmp(c.command, "render")) r = run_render(&c);
+	else if (!strcmp(c.command, "devices")) r = gpu_list_devices();
+	else return bad_usage("unknown command '%s'", c.command);
+	return r == CV_OK ? 0 : 1;
+}

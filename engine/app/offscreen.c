@@ -1,0 +1,87 @@
+/* The offscreen presenter: one sRGB image per frame, read back and optionally written as PNG. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "present.h"
+
+struct offscreen {
+	struct presenter base;
+	struct gpu_context *ctx;
+	struct gpu_image target;
+	struct cv_image last;
+	const char *png_pattern;
+};
+
+static enum cv_result offscreen_begin(struct presenter *p, struct present_frame *f)
+{
+	struct offscreen *o = (struct offscreen *)p;
+	uint64_t index = f->index;
+	memset(f, 0, sizeof(*f));
+	f->index = index;
+	CV_TRY(gpu_cmd_begin(o->ctx, &f->cmd));
+	f->image = o->target.image;
+	f->view = o->target.view;
+	f->extent = o->target.extent;
+	f->format = o->target.format;
+	gpu_cmd_image_barrier(f->cmd, f->image, VK_IMAGE_ASPECT_COLOR_BIT, VK_IMAGE_LAYOUT_UNDEFINED,
+	                      VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL);
+	return CV_OK;
+}
+
+static enum cv_result offscreen_end(struct presenter *p, struct present_frame *f)
+{
+	struct offscreen *o = (struct offscreen *)p;
+	CV_TRY(gpu_cmd_submit_wait(o->ctx, f->cmd));
+	CV_TRY(gpu_image_read(o->ctx, &o->target, VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL, o->last.pixels));
+	if (!o->png_pattern) return CV_OK;
+	char path[4096];
+	snprintf(path, sizeof(path), o->png_pattern, (unsigned)f->index);
+	return cv_image_save_png(path, &o->last);
+}
+
+static bool offscreen_should_close(struct presenter *p)
+{
+	(void)p;
+	return false;
+}
+
+static void offscreen_destroy(struct presenter *p)
+{
+	struct offscreen *o = (struct offscreen *)p;
+	gpu_image_fini(o->ctx, &o->target);
+	cv_image_fini(&o->last);
+	free(o);
+}
+
+enum cv_result offscreen_create(struct gpu_context *ctx, const struct offscreen_desc *desc, struct presenter **out)
+{
+	*out = NULL;
+	if (desc->width == 0 || desc->height == 0 || desc->width > 16384 || desc->height > 16384)
+		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "offscreen size %ux%u is not in 1..16384", desc->width, desc->height);
+	struct offscreen *o = calloc(1, sizeof(*o));
+	if (!o) return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "offscreen presenter");
+	o->base = (struct presenter){
+		.name = "offscreen",
+		.begin_frame = offscreen_begin,
+		.end_frame = offscreen_end,
+		.should_close = offscreen_should_close,
+		.destroy = offscreen_destroy,
+	};
+	o->ctx = ctx;
+	o->png_pattern = desc->png_pattern;
+	enum cv_result r = cv_image_init(&o->last, desc->width, desc->height);
+	if (r == CV_OK)
+		r = gpu_image_init(ctx, &o->target, &(struct gpu_image_desc){
+			.width = desc->width, .height = desc->height, .format = VK_FORMAT_R8G8B8A8_SRGB,
+			.usage = VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_TRANSFER_SRC_BIT,
+			.name = "offscreen target"});
+	if (r != CV_OK) {
+		offscreen_destroy(&o->base);
+		return r;
+	}
+	*out = &o->base;
+	return CV_OK;
+}
+
+const struct cv_image *offscreen_image(struct presenter *p) { return &((struct offscreen *)p)->last; }

@@ -1,0 +1,66 @@
+/* present: where frames go. A presenter hands out one image per frame to render into and shows, saves or
+ * submits it afterwards; the frame loop (app_run) is the same for every presenter.
+ * Presenters here: a GLFW window with a Vulkan swapchain, and an offscreen image read back to PNG files.
+ * The OpenXR presenter (xr/) implements the same interface. */
+#ifndef CAVR_PRESENT_H
+#define CAVR_PRESENT_H
+
+#include "core/image.h"
+#include "gpu/gpu.h"
+
+struct present_frame {
+	VkCommandBuffer cmd;  /* recording; submitted by end_frame */
+	VkImage image;        /* in COLOR_ATTACHMENT_OPTIMAL when begin_frame returns */
+	VkImageView view;
+	VkExtent2D extent;
+	VkFormat format;
+	uint64_t index;
+	bool skip;            /* nothing to draw this time (window minimised): the loop skips the frame */
+};
+
+struct presenter {
+	const char *name;
+	enum cv_result (*begin_frame)(struct presenter *p, struct present_frame *frame);
+	enum cv_result (*end_frame)(struct presenter *p, struct present_frame *frame);
+	bool (*should_close)(struct presenter *p);
+	void (*destroy)(struct presenter *p);
+};
+
+static inline void presenter_destroy(struct presenter **p)
+{
+	if (*p) (*p)->destroy(*p);
+	*p = NULL;
+}
+
+/* ---- window (GLFW, X11) ---- */
+struct window_desc {
+	uint32_t width, height; /* 0: 1280 x 720 */
+	const char *title;
+	bool vsync;             /* FIFO when true; MAILBOX or IMMEDIATE when false */
+	bool hidden;
+};
+
+/* GLFW must be initialised before the GPU context, since the context needs the window's instance extensions. */
+enum cv_result window_system_init(void);
+void window_system_fini(void);
+/* The instance extensions a window needs, to pass in gpu_context_desc. */
+const char *const *window_instance_extensions(uint32_t *count);
+enum cv_result window_create(struct gpu_context *ctx, const struct window_desc *desc, struct presenter **out);
+/* Window-only controls, used by tests and key bindings. */
+void window_set_vsync(struct presenter *p, bool vsync);
+void window_set_size(struct presenter *p, uint32_t width, uint32_t height);
+void window_iconify(struct presenter *p, bool iconified);
+/* Asks for the next presented frame to be read back into `out` (allocated by end_frame), for screenshots. */
+void window_request_capture(struct presenter *p, struct cv_image *out);
+uint32_t window_swapchain_generation(struct presenter *p); /* bumps each time the swapchain is recreated */
+
+/* ---- offscreen ---- */
+struct offscreen_desc {
+	uint32_t width, height;
+	const char *png_pattern; /* printf pattern with one %u (frame index) or a plain path; NULL: no files */
+};
+enum cv_result offscreen_create(struct gpu_context *ctx, const struct offscreen_desc *desc, struct presenter **out);
+/* The last rendered frame (valid after end_frame). */
+const struct cv_image *offscreen_image(struct presenter *p);
+
+#endif

@@ -1,0 +1,389 @@
+/* The Vulkan context: instance, device choice, queue, debug messenger, and adoption of external handles. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu.h"
+
+#define VALIDATION_LAYER "VK_LAYER_KHRONOS_validation"
+
+enum cv_result gpu_check(VkResult vr, const char *what, const char *file, int line)
+{
+	if (vr == VK_SUCCESS) return CV_OK;
+	if (vr == VK_ERROR_OUT_OF_HOST_MEMORY || vr == VK_ERROR_OUT_OF_DEVICE_MEMORY)
+		return cv_fail(CV_ERROR_OUT_OF_MEMORY, file, line, "%s: out of memory (VkResult %d)", what, vr);
+	return cv_fail(CV_ERROR_GPU, file, line, "%s failed (VkResult %d)", what, vr);
+}
+
+static VKAPI_ATTR VkBool32 VKAPI_CALL debug_callback(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
+                                                     VkDebugUtilsMessageTypeFlagsEXT types,
+                                                     const VkDebugUtilsMessengerCallbackDataEXT *data, void *user)
+{
+	struct gpu_context *ctx = user;
+	(void)types;
+	ctx->validation_messages++;
+	CV_WARN("vulkan %s: %s", severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT ? "error" : "warning",
+	        data->pMessage);
+	return VK_FALSE;
+}
+
+static bool has_layer(const char *name)
+{
+	uint32_t n = 0;
+	vkEnumerateInstanceLayerProperties(&n, NULL);
+	VkLayerProperties *layers = calloc(n ? n : 1, sizeof(*layers));
+	vkEnumerateInstanceLayerProperties(&n, layers);
+	bool found = false;
+	for (uint32_t i = 0; i < n && !found; i++) found = !strcmp(layers[i].layerName, name);
+	free(layers);
+	return found;
+}
+
+static bool has_extension(VkPhysicalDevice pd, const char *layer, const char *name)
+{
+	uint32_t n = 0;
+	VkResult vr = pd ? vkEnumerateDeviceExtensionProperties(pd, NULL, &n, NULL)
+	                 : vkEnumerateInstanceExtensionProperties(layer, &n, NULL);
+	if (vr != VK_SUCCESS) return false;
+	VkExtensionProperties *ext = calloc(n ? n : 1, sizeof(*ext));
+	if (pd) vkEnumerateDeviceExtensionProperties(pd, NULL, &n, ext);
+	else vkEnumerateInstanceExtensionProperties(layer, &n, ext);
+	bool found = false;
+	for (uint32_t i = 0; i < n && !found; i++) found = !strcmp(ext[i].extensionName, name);
+	free(ext);
+	return found;
+}
+
+static bool validation_wanted(const struct gpu_context_desc *desc)
+{
+	const char *env = getenv("CAVR_VALIDATION");
+	return desc->validation || (env && env[0] == '1');
+}
+
+static enum cv_result create_instance(struct gpu_context *ctx, const struct gpu_context_desc *desc)
+{
+	const char *layers[1];
+	uint32_t layer_count = 0;
+	if (ctx->validation) {
+		if (!has_layer(VALIDATION_LAYER))
+			return CV_FAIL(CV_ERROR_UNSUPPORTED,
+			               "validation asked for but %s is not installed (Debian: vulkan-validationlayers)",
+			               VALIDATION_LAYER);
+		layers[layer_count++] = VALIDATION_LAYER;
+	}
+	const char *exts[16];
+	uint32_t ext_count = 0;
+	if (desc->instance_extension_count > 15) return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "too many instance extensions");
+	for (uint32_t i = 0; i < desc->instance_extension_count; i++) {
+		if (!has_extension(NULL, NULL, desc->instance_extensions[i]))
+			return CV_FAIL(CV_ERROR_UNSUPPORTED, "the Vulkan loader lacks instance extension %s",
+			               desc->instance_extensions[i]);
+		exts[ext_count++] = desc->instance_extensions[i];
+	}
+	ctx->has_debug_utils = has_extension(NULL, NULL, VK_EXT_DEBUG_UTILS_EXTENSION_NAME) ||
+	                       (ctx->validation && has_extension(NULL, VALIDATION_LAYER, VK_EXT_DEBUG_UTILS_EXTENSION_NAME));
+	if (ctx->has_debug_utils) exts[ext_count++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+
+	VkApplicationInfo app = {
+		.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+		.pApplicationName = "cavr",
+		.pEngineName = "cavr",
+		.apiVersion = VK_API_VERSION_1_3,
+	};
+	VkInstanceCreateInfo info = {
+		.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+		.pApplicationInfo = &app,
+		.enabledLayerCount = layer_count,
+		.ppEnabledLayerNames = layers,
+		.enabledExtensionCount = ext_count,
+		.ppEnabledExtensionNames = exts,
+	};
+	VkResult vr = vkCreateInstance(&info, NULL, &ctx->instance);
+	if (vr == VK_ERROR_INCOMPATIBLE_DRIVER)
+		return CV_FAIL(CV_ERROR_UNSUPPORTED, "no Vulkan driver found (Debian: mesa-vulkan-drivers gives lavapipe)");
+	GPU_TRY(vr);
+
+	if (ctx->has_debug_utils && ctx->validation) {
+		PFN_vkCreateDebugUtilsMessengerEXT create = (PFN_vkCreateDebugUtilsMessengerEXT)vkGetInstanceProcAddr(
+			ctx->instance, "vkCreateDebugUtilsMessengerEXT");
+		VkDebugUtilsMessengerCreateInfoEXT mi = {
+			.sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
+			.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
+			                   VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+			.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
+			               VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT,
+			.pfnUserCallback = debug_callback,
+			.pUserData = ctx,
+		};
+		if (create) GPU_TRY(create(ctx->instance, &mi, NULL, &ctx->messenger));
+	}
+	return CV_OK;
+}
+
+static const char *device_type_name(VkPhysicalDeviceType t)
+{
+	switch (t) {
+	case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return "discrete GPU";
+	case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return "integrated GPU";
+	case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return "virtual GPU";
+	case VK_PHYSICAL_DEVICE_TYPE_CPU: return "CPU";
+	default: return "other";
+	}
+}
+
+/* Why a device cannot run cavr, or NULL when it can; *family receives the queue family to use. */
+static const char *device_unsuitable(const struct gpu_context_desc *desc, VkPhysicalDevice pd, uint32_t *family)
+{
+	VkPhysicalDeviceProperties props;
+	vkGetPhysicalDeviceProperties(pd, &props);
+	if (props.apiVersion < VK_API_VERSION_1_3) return "Vulkan 1.3 is not supported";
+	if (!has_extension(pd, NULL, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME)) return "VK_KHR_push_descriptor is missing";
+	if (desc->present && !has_extension(pd, NULL, VK_KHR_SWAPCHAIN_EXTENSION_NAME)) return "VK_KHR_swapchain is missing";
+	VkPhysicalDeviceVulkan13Features f13 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES};
+	VkPhysicalDeviceFeatures2 f = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f13};
+	vkGetPhysicalDeviceFeatures2(pd, &f);
+	if (!f13.dynamicRendering || !f13.synchronization2) return "dynamic rendering or synchronization2 is missing";
+	uint32_t n = 0;
+	vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, NULL);
+	VkQueueFamilyProperties qf[32];
+	if (n > 32) n = 32;
+	vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, qf);
+	const VkQueueFlags need = VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT;
+	for (uint32_t i = 0; i < n; i++) {
+		if ((qf[i].queueFlags & need) == need) {
+			*family = i;
+			return NULL;
+		}
+	}
+	return "no queue family does both graphics and compute";
+}
+
+static int device_rank(VkPhysicalDeviceType t)
+{
+	switch (t) {
+	case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return 4;
+	case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return 3;
+	case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return 2;
+	case VK_PHYSICAL_DEVICE_TYPE_CPU: return 1;
+	default: return 0;
+	}
+}
+
+static enum cv_result pick_device(struct gpu_context *ctx, const struct gpu_context_desc *desc)
+{
+	const char *wanted = desc->device_name ? desc->device_name : getenv("CAVR_DEVICE");
+	if (wanted && !wanted[0]) wanted = NULL;
+	uint32_t n = 0;
+	GPU_TRY(vkEnumeratePhysicalDevices(ctx->instance, &n, NULL));
+	VkPhysicalDevice devices[16];
+	if (n > 16) n = 16;
+	GPU_TRY(vkEnumeratePhysicalDevices(ctx->instance, &n, devices));
+	if (n == 0) return CV_FAIL(CV_ERROR_UNSUPPORTED, "no Vulkan device found (Debian: mesa-vulkan-drivers gives lavapipe)");
+
+	int best_rank = -1;
+	const char *last_reason = NULL, *last_name = NULL;
+	static char name_buf[VK_MAX_PHYSICAL_DEVICE_NAME_SIZE];
+	for (uint32_t i = 0; i < n; i++) {
+		VkPhysicalDeviceProperties props;
+		vkGetPhysicalDeviceProperties(devices[i], &props);
+		if (wanted && !strstr(props.deviceName, wanted)) continue;
+		uint32_t family = 0;
+		const char *why = device_unsuitable(desc, devices[i], &family);
+		if (why) {
+			CV_DEBUG("skipping Vulkan device '%s': %s", props.deviceName, why);
+			last_reason = why;
+			snprintf(name_buf, sizeof(name_buf), "%s", props.deviceName);
+			last_name = name_buf;
+			continue;
+		}
+		int rank = device_rank(props.deviceType);
+		if (rank > best_rank) {
+			best_rank = rank;
+			ctx->physical_device = devices[i];
+			ctx->queue_family = family;
+		}
+	}
+	if (best_rank < 0) {
+		if (last_reason)
+			return CV_FAIL(CV_ERROR_UNSUPPORTED, "Vulkan device '%s' cannot run cavr: %s", last_name, last_reason);
+		return CV_FAIL(CV_ERROR_UNSUPPORTED, "no Vulkan device matches '%s' (see `cavr devices`)", wanted);
+	}
+	return CV_OK;
+}
+
+static enum cv_result create_device(struct gpu_context *ctx, const struct gpu_context_desc *desc)
+{
+	VkPhysicalDeviceVulkan11Features f11 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
+	VkPhysicalDeviceVulkan12Features f12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES, .pNext = &f11};
+	VkPhysicalDeviceVulkan13Features f13 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES, .pNext = &f12};
+	VkPhysicalDeviceFeatures2 have = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f13};
+	vkGetPhysicalDeviceFeatures2(ctx->physical_device, &have);
+
+	/* Enable only what cavr uses; optional features switch faster shader variants on. */
+	ctx->has_float16 = f12.shaderFloat16 && f11.storageBuffer16BitAccess;
+	ctx->has_sampler_anisotropy = have.features.samplerAnisotropy;
+	VkPhysicalDeviceVulkan11Features e11 = {
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
+		.storageBuffer16BitAccess = ctx->has_float16,
+		.multiview = f11.multiview,
+	};
+	VkPhysicalDeviceVulkan12Features e12 = {
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
+		.pNext = &e11,
+		.shaderFloat16 = ctx->has_float16,
+		.hostQueryReset = f12.hostQueryReset,
+	};
+	VkPhysicalDeviceVulkan13Features e13 = {
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
+		.pNext = &e12,
+		.dynamicRendering = VK_TRUE,
+		.synchronization2 = VK_TRUE,
+	};
+	VkPhysicalDeviceFeatures2 enable = {
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+		.pNext = &e13,
+		.features = {.samplerAnisotropy = have.features.samplerAnisotropy},
+	};
+	const char *exts[2] = {VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME, VK_KHR_SWAPCHAIN_EXTENSION_NAME};
+	float priority = 1.0f;
+	VkDeviceQueueCreateInfo qi = {
+		.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+		.queueFamilyIndex = ctx->queue_family,
+		.queueCount = 1,
+		.pQueuePriorities = &priority,
+	};
+	VkDeviceCreateInfo info = {
+		.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+		.pNext = &enable,
+		.queueCreateInfoCount = 1,
+		.pQueueCreateInfos = &qi,
+		.enabledExtensionCount = desc->present ? 2 : 1,
+		.ppEnabledExtensionNames = exts,
+	};
+	GPU_TRY(vkCreateDevice(ctx->physical_device, &info, NULL, &ctx->device));
+	return CV_OK;
+}
+
+/* Everything that follows from a device, whether created or adopted. */
+static enum cv_result finish_context(struct gpu_context *ctx)
+{
+	vkGetPhysicalDeviceProperties(ctx->physical_device, &ctx->properties);
+	vkGetPhysicalDeviceMemoryProperties(ctx->physical_device, &ctx->memory_properties);
+	vkGetDeviceQueue(ctx->device, ctx->queue_family, 0, &ctx->queue);
+	uint32_t n = 0;
+	vkGetPhysicalDeviceQueueFamilyProperties(ctx->physical_device, &n, NULL);
+	VkQueueFamilyProperties qf[32];
+	if (n > 32) n = 32;
+	vkGetPhysicalDeviceQueueFamilyProperties(ctx->physical_device, &n, qf);
+	ctx->has_timestamps = ctx->queue_family < n && qf[ctx->queue_family].timestampValidBits > 0 &&
+	                      ctx->properties.limits.timestampPeriod > 0;
+	ctx->cmd_push_descriptor_set =
+		(PFN_vkCmdPushDescriptorSetKHR)vkGetDeviceProcAddr(ctx->device, "vkCmdPushDescriptorSetKHR");
+	if (!ctx->cmd_push_descriptor_set) return CV_FAIL(CV_ERROR_UNSUPPORTED, "vkCmdPushDescriptorSetKHR is missing");
+	if (ctx->has_debug_utils)
+		ctx->set_object_name = (PFN_vkSetDebugUtilsObjectNameEXT)vkGetInstanceProcAddr(
+			ctx->instance, "vkSetDebugUtilsObjectNameEXT");
+	VkCommandPoolCreateInfo pi = {
+		.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+		.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+		.queueFamilyIndex = ctx->queue_family,
+	};
+	GPU_TRY(vkCreateCommandPool(ctx->device, &pi, NULL, &ctx->command_pool));
+	GPU_NAME(ctx, VK_OBJECT_TYPE_DEVICE, ctx->device, "cavr device");
+	GPU_NAME(ctx, VK_OBJECT_TYPE_QUEUE, ctx->queue, "cavr queue");
+	GPU_NAME(ctx, VK_OBJECT_TYPE_COMMAND_POOL, ctx->command_pool, "cavr command pool");
+	CV_DEBUG("using Vulkan device '%s' (%s), queue family %u", ctx->properties.deviceName,
+	         device_type_name(ctx->properties.deviceType), ctx->queue_family);
+	return CV_OK;
+}
+
+enum cv_result gpu_context_create(const struct gpu_context_desc *desc, struct gpu_context **out)
+{
+	*out = NULL;
+	struct gpu_context *ctx = calloc(1, sizeof(*ctx));
+	if (!ctx) return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "gpu context");
+	enum cv_result r;
+	if (desc->adopt.device) {
+		ctx->instance = desc->adopt.instance;
+		ctx->physical_device = desc->adopt.physical_device;
+		ctx->device = desc->adopt.device;
+		ctx->queue_family = desc->adopt.queue_family;
+		ctx->has_debug_utils = vkGetInstanceProcAddr(ctx->instance, "vkSetDebugUtilsObjectNameEXT") != NULL;
+		r = finish_context(ctx);
+	} else {
+		ctx->owns_handles = true;
+		ctx->validation = validation_wanted(desc);
+		r = create_instance(ctx, desc);
+		if (r == CV_OK) r = pick_device(ctx, desc);
+		if (r == CV_OK) r = create_device(ctx, desc);
+		if (r == CV_OK) r = finish_context(ctx);
+	}
+	if (r != CV_OK) {
+		gpu_context_destroy(&ctx);
+		return r;
+	}
+	*out = ctx;
+	return CV_OK;
+}
+
+void gpu_context_destroy(struct gpu_context **pctx)
+{
+	struct gpu_context *ctx = *pctx;
+	if (!ctx) return;
+	if (ctx->device) vkDeviceWaitIdle(ctx->device);
+	if (ctx->command_pool) vkDestroyCommandPool(ctx->device, ctx->command_pool, NULL);
+	if (ctx->owns_handles) {
+		if (ctx->device) vkDestroyDevice(ctx->device, NULL);
+		if (ctx->messenger) {
+			PFN_vkDestroyDebugUtilsMessengerEXT destroy = (PFN_vkDestroyDebugUtilsMessengerEXT)vkGetInstanceProcAddr(
+				ctx->instance, "vkDestroyDebugUtilsMessengerEXT");
+			if (destroy) destroy(ctx->instance, ctx->messenger, NULL);
+		}
+		if (ctx->instance) vkDestroyInstance(ctx->instance, NULL);
+	}
+	free(ctx);
+	*pctx = NULL;
+}
+
+enum cv_result gpu_list_devices(void)
+{
+	VkInstance instance;
+	VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO, .apiVersion = VK_API_VERSION_1_3};
+	VkInstanceCreateInfo info = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app};
+	VkResult vr = vkCreateInstance(&info, NULL, &instance);
+	if (vr != VK_SUCCESS) return CV_FAIL(CV_ERROR_UNSUPPORTED, "no Vulkan driver found (VkResult %d)", vr);
+	uint32_t n = 0;
+	vkEnumeratePhysicalDevices(instance, &n, NULL);
+	VkPhysicalDevice devices[16];
+	if (n > 16) n = 16;
+	vkEnumeratePhysicalDevices(instance, &n, devices);
+	struct gpu_context_desc desc = {0};
+	for (uint32_t i = 0; i < n; i++) {
+		VkPhysicalDeviceProperties p;
+		vkGetPhysicalDeviceProperties(devices[i], &p);
+		uint32_t family;
+		const char *why = device_unsuitable(&desc, devices[i], &family);
+		printf("%u: %s (%s, Vulkan %u.%u)%s%s\n", i, p.deviceName, device_type_name(p.deviceType),
+		       VK_API_VERSION_MAJOR(p.apiVersion), VK_API_VERSION_MINOR(p.apiVersion), why ? ": unusable, " : "",
+		       why ? why : "");
+	}
+	vkDestroyInstance(instance, NULL);
+	return CV_OK;
+}
+
+void gpu_set_name(struct gpu_context *ctx, VkObjectType type, uint64_t handle, const char *fmt, ...)
+{
+	if (!ctx->set_object_name || !handle) return;
+	char name[128];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	VkDebugUtilsObjectNameInfoEXT info = {
+		.sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_OBJECT_NAME_INFO_EXT,
+		.objectType = type,
+		.objectHandle = handle,
+		.pObjectName = name,
+	};
+	ctx->set_object_name(ctx->device, &info);
+}

@@ -1,0 +1,219 @@
+/* The built-in lit test scene: proof that the graphics path works, and the subject of the first golden image. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "render.h"
+
+static const uint32_t testscene_vert[] =
+#include "render/testscene.vert.inc"
+;
+static const uint32_t testscene_frag[] =
+#include "render/testscene.frag.inc"
+;
+
+struct scene_vertex {
+	float position[3], normal[3], color[3];
+};
+
+struct mesh_builder {
+	struct scene_vertex *vertices;
+	uint32_t *indices;
+	uint32_t vertex_count, index_count;
+};
+
+struct scene_object {
+	uint32_t first_index, index_count;
+	vec3 position;
+	float scale;
+	float spin; /* radians per second about y */
+};
+
+struct render_testscene {
+	struct gpu_pipeline pipeline;
+	struct gpu_buffer vertices, indices;
+	struct scene_object objects[4];
+	uint32_t object_count;
+};
+
+static void add_vertex(struct mesh_builder *m, vec3 p, vec3 n, const float color[3])
+{
+	struct scene_vertex *v = &m->vertices[m->vertex_count++];
+	memcpy(v->position, p, sizeof(v->position));
+	memcpy(v->normal, n, sizeof(v->normal));
+	memcpy(v->color, color, sizeof(v->color));
+}
+
+static void add_quad(struct mesh_builder *m, uint32_t a, uint32_t b, uint32_t c, uint32_t d)
+{
+	uint32_t q[6] = {a, b, c, a, c, d};
+	memcpy(&m->indices[m->index_count], q, sizeof(q));
+	m->index_count += 6;
+}
+
+/* Axis-aligned box of half-size 0.5, one flat-shaded quad per face. */
+static void build_cube(struct mesh_builder *m, const float color[3])
+{
+	static const float axes[6][3] = {{1, 0, 0}, {-1, 0, 0}, {0, 1, 0}, {0, -1, 0}, {0, 0, 1}, {0, 0, -1}};
+	for (int f = 0; f < 6; f++) {
+		vec3 n = {axes[f][0], axes[f][1], axes[f][2]};
+		vec3 u = {n[1], n[2], n[0]}; /* a perpendicular axis */
+		vec3 v;
+		glm_vec3_cross(n, u, v);
+		uint32_t base = m->vertex_count;
+		for (int k = 0; k < 4; k++) {
+			float su = (k == 1 || k == 2) ? 0.5f : -0.5f, sv = (k >= 2) ? 0.5f : -0.5f;
+			vec3 p;
+			for (int i = 0; i < 3; i++) p[i] = 0.5f * n[i] + su * u[i] + sv * v[i];
+			add_vertex(m, p, n, color);
+		}
+		add_quad(m, base, base + 1, base + 2, base + 3);
+	}
+}
+
+static void build_sphere(struct mesh_builder *m, const float color[3], int rings, int segments)
+{
+	uint32_t base = m->vertex_count;
+	for (int r = 0; r <= rings; r++) {
+		float phi = (float)M_PI * (float)r / (float)rings;
+		for (int s = 0; s <= segments; s++) {
+			float theta = 2.0f * (float)M_PI * (float)s / (float)segments;
+			vec3 n = {sinf(phi) * cosf(theta), cosf(phi), -sinf(phi) * sinf(theta)};
+			vec3 p;
+			glm_vec3_scale(n, 0.5f, p);
+			add_vertex(m, p, n, color);
+		}
+	}
+	for (int r = 0; r < rings; r++)
+		for (int s = 0; s < segments; s++) {
+			uint32_t a = base + (uint32_t)(r * (segments + 1) + s), b = a + (uint32_t)segments + 1;
+			add_quad(m, a, b, b + 1, a + 1);
+		}
+}
+
+static void build_floor(struct mesh_builder *m, const float color[3])
+{
+	uint32_t base = m->vertex_count;
+	vec3 up = {0, 1, 0};
+	add_vertex(m, (vec3){-3, 0, 3}, up, color);
+	add_vertex(m, (vec3){3, 0, 3}, up, color);
+	add_vertex(m, (vec3){3, 0, -3}, up, color);
+	add_vertex(m, (vec3){-3, 0, -3}, up, color);
+	add_quad(m, base, base + 1, base + 2, base + 3);
+}
+
+static void add_object(struct render_testscene *s, struct mesh_builder *m, uint32_t first, vec3 pos, float scale,
+                       float spin)
+{
+	struct scene_object *o = &s->objects[s->object_count++];
+	o->first_index = first;
+	o->index_count = m->index_count - first;
+	glm_vec3_copy(pos, o->position);
+	o->scale = scale;
+	o->spin = spin;
+}
+
+enum cv_result render_testscene_create(struct gpu_context *ctx, VkFormat format, VkSampleCountFlagBits samples,
+                                       struct render_testscene **out)
+{
+	*out = NULL;
+	struct render_testscene *s = calloc(1, sizeof(*s));
+	struct mesh_builder m = {
+		.vertices = calloc(2048, sizeof(struct scene_vertex)),
+		.indices = calloc(8192, sizeof(uint32_t)),
+	};
+	if (!s || !m.vertices || !m.indices) {
+		free(s);
+		free(m.vertices);
+		free(m.indices);
+		return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "test scene");
+	}
+	/* Linear-light albedos. */
+	build_floor(&m, (float[]){0.55f, 0.55f, 0.52f});
+	add_object(s, &m, 0, (vec3){0, 0, 0}, 1.0f, 0.0f);
+	uint32_t first = m.index_count;
+	build_cube(&m, (float[]){0.70f, 0.12f, 0.08f});
+	add_object(s, &m, first, (vec3){-0.8f, 0.5f, 0.2f}, 1.0f, 0.6f);
+	first = m.index_count;
+	build_sphere(&m, (float[]){0.08f, 0.30f, 0.70f}, 24, 48);
+	add_object(s, &m, first, (vec3){0.8f, 0.6f, -0.1f}, 1.2f, 0.0f);
+	first = m.index_count;
+	build_cube(&m, (float[]){0.80f, 0.62f, 0.10f});
+	add_object(s, &m, first, (vec3){0.1f, 0.2f, 1.1f}, 0.4f, -1.0f);
+
+	const struct gpu_vertex_attribute attrs[3] = {
+		{VK_FORMAT_R32G32B32_SFLOAT, offsetof(struct scene_vertex, position)},
+		{VK_FORMAT_R32G32B32_SFLOAT, offsetof(struct scene_vertex, normal)},
+		{VK_FORMAT_R32G32B32_SFLOAT, offsetof(struct scene_vertex, color)},
+	};
+	enum cv_result r = gpu_pipeline_graphics_init(ctx, &s->pipeline, &(struct gpu_graphics_pipeline_desc){
+		.vertex = GPU_SHADER(testscene_vert),
+		.fragment = GPU_SHADER(testscene_frag),
+		.layout = {.push_constant_size = 2 * sizeof(mat4), .name = "test scene"},
+		.vertex_stride = sizeof(struct scene_vertex),
+		.attributes = attrs,
+		.attribute_count = 3,
+		.color_format = format,
+		.depth_format = VK_FORMAT_D32_SFLOAT,
+		.samples = samples,
+		.cull_mode = VK_CULL_MODE_BACK_BIT,
+	});
+	if (r == CV_OK)
+		r = gpu_buffer_init(ctx, &s->vertices, &(struct gpu_buffer_desc){
+			.size = m.vertex_count * sizeof(struct scene_vertex), .usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+			.name = "test scene vertices"});
+	if (r == CV_OK)
+		r = gpu_buffer_init(ctx, &s->indices, &(struct gpu_buffer_desc){
+			.size = m.index_count * sizeof(uint32_t), .usage = VK_BUFFER_USAGE_INDEX_BUFFER_BIT,
+			.name = "test scene indices"});
+	if (r == CV_OK) r = gpu_buffer_write(ctx, &s->vertices, 0, m.vertices, s->vertices.size);
+	if (r == CV_OK) r = gpu_buffer_write(ctx, &s->indices, 0, m.indices, s->indices.size);
+	free(m.vertices);
+	free(m.indices);
+	if (r != CV_OK) {
+		render_testscene_destroy(ctx, &s);
+		return r;
+	}
+	*out = s;
+	return CV_OK;
+}
+
+void render_testscene_destroy(struct gpu_context *ctx, struct render_testscene **ps)
+{
+	struct render_testscene *s = *ps;
+	if (!s) return;
+	gpu_pipeline_fini(ctx, &s->pipeline);
+	gpu_buffer_fini(ctx, &s->vertices);
+	gpu_buffer_fini(ctx, &s->indices);
+	free(s);
+	*ps = NULL;
+}
+
+void render_testscene_draw(struct gpu_context *ctx, VkCommandBuffer cmd, struct render_testscene *s,
+                           const struct render_view *view, float time_s)
+{
+	struct {
+		mat4 view_proj, model;
+	} push;
+	glm_mat4_mul((vec4 *)view->projection, (vec4 *)view->view, push.view_proj);
+	gpu_cmd_bind(ctx, cmd, &s->pipeline, NULL, NULL, 0);
+	VkDeviceSize zero = 0;
+	vkCmdBindVertexBuffers(cmd, 0, 1, &s->vertices.buffer, &zero);
+	vkCmdBindIndexBuffer(cmd, s->indices.buffer, 0, VK_INDEX_TYPE_UINT32);
+	for (uint32_t i = 0; i < s->object_count; i++) {
+		const struct scene_object *o = &s->objects[i];
+		glm_translate_make(push.model, (float *)o->position);
+		glm_rotate_y(push.model, o->spin * time_s + 0.5f * (o->spin != 0.0f), push.model);
+		glm_scale_uni(push.model, o->scale);
+		vkCmdPushConstants(cmd, s->pipeline.layout, VK_SHADER_STAGE_VERTEX_BIT | VK_SHADER_STAGE_FRAGMENT_BIT, 0,
+		                   sizeof(push), &push);
+		vkCmdDrawIndexed(cmd, o->index_count, 1, o->first_index, 0, 0);
+	}
+}
+
+void render_testscene_camera(struct render_view *v, float angle_deg, float aspect)
+{
+	float a = glm_rad(angle_deg);
+	vec3 eye = {3.2f * sinf(a), 2.0f, 3.2f * cosf(a)};
+	render_view_look_at(v, eye, (vec3){0, 0.45f, 0}, 45.0f, aspect);
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The cavr command as a user meets it: help, bad arguments, headless output, a window that cannot open.
+set -u
+cavr=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0 failed=0
+
+expect() { # expect NAME EXIT_CODE PATTERN -- COMMAND...
+	local name=$1 code=$2 pattern=$3
+	shift 4
+	local out rc
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ "$rc" -eq "$code" ] && grep -qE -- "$pattern" <<<"$out"; then
+		passed=$((passed + 1))
+		echo "ok   $name"
+	else
+		failed=$((failed + 1))
+		echo "FAIL $name: exit $rc (wanted $code), output:"
+		echo "$out" | sed 's/^/     /'
+	fi
+}
+
+expect help 0 'usage: cavr' -- "$cavr" --help
+expect version 0 '^cavr [0-9]+\.[0-9]+' -- "$cavr" --version
+expect unknown-option 2 "unknown option '--bogus'" -- "$cavr" --bogus
+expect unknown-command 2 "unknown command 'fly'" -- "$cavr" fly
+expect bad-frames 2 '--frames needs a positive count' -- "$cavr" --frames -3
+expect bad-size 2 '--size needs WxH' -- "$cavr" --size 640
+expect missing-value 2 'needs a value' -- "$cavr" --output
+expect both-modes 2 'exclude each other' -- "$cavr" --window --headless
+expect devices 0 'llvmpipe|GPU' -- "$cavr" devices
+expect no-device 1 "no Vulkan device matches 'no such GPU'" -- "$cavr" --headless --device 'no such GPU'
+expect headless 0 'wrote 2 frames' -- "$cavr" --headless --frames 2 --size 96x64 --output "$work/f_%u.png"
+[ -s "$work/f_0.png" ] && [ -s "$work/f_1.png" ] && passed=$((passed + 1)) && echo "ok   headless-files" ||
+	{ failed=$((failed + 1)); echo "FAIL headless-files: PNGs missing"; }
+expect unwritable-output 1 'cannot create|cannot write' -- "$cavr" --headless --frames 1 --size 32x32 --output /nonexistent/dir/x.png
+expect no-display 1 'cannot open a window' -- env DISPLAY=:4321 "$cavr" --window --frames 1
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
