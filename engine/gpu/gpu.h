@@ -78,6 +78,9 @@ struct gpu_buffer_desc {
 
 enum cv_result gpu_buffer_init(struct gpu_context *ctx, struct gpu_buffer *buf, const struct gpu_buffer_desc *desc);
 void gpu_buffer_fini(struct gpu_context *ctx, struct gpu_buffer *buf);
+/* A texel-buffer view of the whole buffer (destroy with vkDestroyBufferView); checks the device's limits. */
+enum cv_result gpu_buffer_view_create(struct gpu_context *ctx, const struct gpu_buffer *buf, VkFormat format,
+                                      const char *name, VkBufferView *out);
 /* Copies through a staging buffer when the buffer is not host-visible; waits for completion. */
 enum cv_result gpu_buffer_write(struct gpu_context *ctx, struct gpu_buffer *buf, VkDeviceSize offset,
                                 const void *data, VkDeviceSize size);
@@ -102,16 +105,25 @@ struct gpu_image_desc {
 	VkImageUsageFlags usage;
 	uint32_t mip_levels;           /* 0 means 1 */
 	VkSampleCountFlagBits samples; /* 0 means 1 */
+	VkImageCreateFlags flags;      /* e.g. MUTABLE_FORMAT for a second view of another format */
 	const char *name;
 };
 
 enum cv_result gpu_image_init(struct gpu_context *ctx, struct gpu_image *img, const struct gpu_image_desc *desc);
 void gpu_image_fini(struct gpu_context *ctx, struct gpu_image *img);
+/* Another view of a colour image: `format` (compatible, MUTABLE_FORMAT images) over mips base..base+count-1. */
+enum cv_result gpu_image_view_create(struct gpu_context *ctx, const struct gpu_image *img, VkFormat format,
+                                     uint32_t base_mip, uint32_t mip_count, const char *name, VkImageView *out);
 /* Reads mip 0 of a 4-byte-per-texel colour image in `layout` into tightly packed rows. */
 enum cv_result gpu_image_read(struct gpu_context *ctx, struct gpu_image *img, VkImageLayout layout, void *pixels);
 /* A full-image layout transition for all mips (synchronization2, conservative stages). */
 void gpu_cmd_image_barrier(VkCommandBuffer cmd, VkImage image, VkImageAspectFlags aspect, VkImageLayout from,
                            VkImageLayout to);
+
+/* Makes compute shader writes visible to later compute, graphics (vertex, index, sampled) and transfer reads. */
+void gpu_cmd_compute_barrier(VkCommandBuffer cmd);
+/* Fills mips 1.. of a colour image from mip 0 by linear blits; mip 0 is in `from`, all mips end in `to`. */
+void gpu_cmd_generate_mips(VkCommandBuffer cmd, const struct gpu_image *img, VkImageLayout from, VkImageLayout to);
 
 /* ---- one-shot command submission ---- */
 enum cv_result gpu_cmd_begin(struct gpu_context *ctx, VkCommandBuffer *cmd);
@@ -174,9 +186,11 @@ enum cv_result gpu_pipeline_graphics_init(struct gpu_context *ctx, struct gpu_pi
                                           const struct gpu_graphics_pipeline_desc *desc);
 void gpu_pipeline_fini(struct gpu_context *ctx, struct gpu_pipeline *p);
 
-/* One resource per binding, in binding order: a buffer (whole range) or an image view (+ sampler). */
+/* One resource per binding, in binding order: a buffer (whole range), a texel buffer view, or an image view
+ * (+ sampler). */
 struct gpu_binding {
 	const struct gpu_buffer *buffer;
+	VkBufferView texel_view;
 	VkImageView image_view;
 	VkImageLayout image_layout;
 	VkSampler sampler;

@@ -66,6 +66,34 @@ void gpu_buffer_fini(struct gpu_context *ctx, struct gpu_buffer *buf)
 	memset(buf, 0, sizeof(*buf));
 }
 
+enum cv_result gpu_buffer_view_create(struct gpu_context *ctx, const struct gpu_buffer *buf, VkFormat format,
+                                      const char *name, VkBufferView *out)
+{
+	VkFormatProperties fp;
+	vkGetPhysicalDeviceFormatProperties(ctx->physical_device, format, &fp);
+	if (!(fp.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT))
+		return CV_FAIL(CV_ERROR_UNSUPPORTED, "device '%s' cannot read format %d from texel buffers",
+		               ctx->properties.deviceName, format);
+	VkDeviceSize texel = format == VK_FORMAT_R32G32B32A32_SFLOAT ? 16
+	                   : format == VK_FORMAT_R16G16B16A16_SFLOAT ? 8
+	                   : format == VK_FORMAT_R16_SFLOAT          ? 2
+	                                                             : 4;
+	if (buf->size / texel > ctx->properties.limits.maxTexelBufferElements)
+		return CV_FAIL(CV_ERROR_UNSUPPORTED, "'%s' needs %llu texels; device '%s' allows %u per texel buffer", name,
+		               (unsigned long long)(buf->size / texel), ctx->properties.deviceName,
+		               ctx->properties.limits.maxTexelBufferElements);
+	VkBufferViewCreateInfo vi = {
+		.sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
+		.buffer = buf->buffer,
+		.format = format,
+		.offset = 0,
+		.range = buf->size / texel * texel,
+	};
+	GPU_TRY(vkCreateBufferView(ctx->device, &vi, NULL, out));
+	GPU_NAME(ctx, VK_OBJECT_TYPE_BUFFER_VIEW, *out, "%s", name);
+	return CV_OK;
+}
+
 static enum cv_result check_range(const struct gpu_buffer *buf, VkDeviceSize offset, VkDeviceSize size)
 {
 	if (offset > buf->size || size > buf->size - offset)
@@ -143,6 +171,7 @@ enum cv_result gpu_image_init(struct gpu_context *ctx, struct gpu_image *img, co
 		.imageType = VK_IMAGE_TYPE_2D,
 		.format = desc->format,
 		.extent = {desc->width, desc->height, 1},
+		.flags = desc->flags,
 		.mipLevels = img->mip_levels,
 		.arrayLayers = 1,
 		.samples = img->samples,
@@ -157,8 +186,18 @@ enum cv_result gpu_image_init(struct gpu_context *ctx, struct gpu_image *img, co
 	enum cv_result r = allocate(ctx, req, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, &img->memory, name);
 	if (r == CV_OK) r = GPU_CHECK(vkBindImageMemory(ctx->device, img->image, img->memory, 0));
 	if (r == CV_OK) {
+		/* An image whose usage only another view format supports (storage on an sRGB image) gets a default
+		 * view without that usage. */
+		VkFormatProperties fp;
+		vkGetPhysicalDeviceFormatProperties(ctx->physical_device, desc->format, &fp);
+		VkImageViewUsageCreateInfo usage = {
+			.sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_USAGE_CREATE_INFO,
+			.usage = desc->usage,
+		};
+		if (!(fp.optimalTilingFeatures & VK_FORMAT_FEATURE_STORAGE_IMAGE_BIT)) usage.usage &= ~VK_IMAGE_USAGE_STORAGE_BIT;
 		VkImageViewCreateInfo vi = {
 			.sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO,
+			.pNext = &usage,
 			.image = img->image,
 			.viewType = VK_IMAGE_VIEW_TYPE_2D,
 			.format = desc->format,
@@ -179,6 +218,21 @@ void gpu_image_fini(struct gpu_context *ctx, struct gpu_image *img)
 	memset(img, 0, sizeof(*img));
 }
 
+enum cv_result gpu_image_view_create(struct gpu_context *ctx, const struct gpu_image *img, VkFormat format,
+                                     uint32_t base_mip, uint32_t mip_count, const char *name, VkImageView *out)
+{
+	VkImageViewCreateInfo vi = {
+		.sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO,
+		.image = img->image,
+		.viewType = VK_IMAGE_VIEW_TYPE_2D,
+		.format = format,
+		.subresourceRange = {img->aspect, base_mip, mip_count, 0, 1},
+	};
+	GPU_TRY(vkCreateImageView(ctx->device, &vi, NULL, out));
+	GPU_NAME(ctx, VK_OBJECT_TYPE_IMAGE_VIEW, *out, "%s", name);
+	return CV_OK;
+}
+
 void gpu_cmd_image_barrier(VkCommandBuffer cmd, VkImage image, VkImageAspectFlags aspect, VkImageLayout from,
                            VkImageLayout to)
 {
@@ -197,6 +251,64 @@ void gpu_cmd_image_barrier(VkCommandBuffer cmd, VkImage image, VkImageAspectFlag
 	};
 	VkDependencyInfo dep = {.sType = VK_STRUCTURE_TYPE_DEPENDENCY_INFO, .imageMemoryBarrierCount = 1, .pImageMemoryBarriers = &b};
 	vkCmdPipelineBarrier2(cmd, &dep);
+}
+
+void gpu_cmd_compute_barrier(VkCommandBuffer cmd)
+{
+	VkMemoryBarrier2 b = {
+		.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER_2,
+		.srcStageMask = VK_PIPELINE_STAGE_2_COMPUTE_SHADER_BIT,
+		.srcAccessMask = VK_ACCESS_2_SHADER_WRITE_BIT,
+		.dstStageMask = VK_PIPELINE_STAGE_2_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_2_VERTEX_INPUT_BIT |
+		                VK_PIPELINE_STAGE_2_VERTEX_SHADER_BIT | VK_PIPELINE_STAGE_2_FRAGMENT_SHADER_BIT |
+		                VK_PIPELINE_STAGE_2_TRANSFER_BIT,
+		.dstAccessMask = VK_ACCESS_2_SHADER_READ_BIT | VK_ACCESS_2_SHADER_WRITE_BIT |
+		                 VK_ACCESS_2_VERTEX_ATTRIBUTE_READ_BIT | VK_ACCESS_2_TRANSFER_READ_BIT,
+	};
+	VkDependencyInfo dep = {.sType = VK_STRUCTURE_TYPE_DEPENDENCY_INFO, .memoryBarrierCount = 1, .pMemoryBarriers = &b};
+	vkCmdPipelineBarrier2(cmd, &dep);
+}
+
+/* One barrier on one mip level. */
+static void mip_barrier(VkCommandBuffer cmd, VkImage image, uint32_t mip, VkImageLayout from, VkImageLayout to)
+{
+	VkImageMemoryBarrier2 b = {
+		.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER_2,
+		.srcStageMask = VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT,
+		.srcAccessMask = VK_ACCESS_2_MEMORY_WRITE_BIT,
+		.dstStageMask = VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT,
+		.dstAccessMask = VK_ACCESS_2_MEMORY_READ_BIT | VK_ACCESS_2_MEMORY_WRITE_BIT,
+		.oldLayout = from,
+		.newLayout = to,
+		.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+		.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+		.image = image,
+		.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, mip, 1, 0, 1},
+	};
+	VkDependencyInfo dep = {.sType = VK_STRUCTURE_TYPE_DEPENDENCY_INFO, .imageMemoryBarrierCount = 1, .pImageMemoryBarriers = &b};
+	vkCmdPipelineBarrier2(cmd, &dep);
+}
+
+void gpu_cmd_generate_mips(VkCommandBuffer cmd, const struct gpu_image *img, VkImageLayout from, VkImageLayout to)
+{
+	int32_t w = (int32_t)img->extent.width, h = (int32_t)img->extent.height;
+	mip_barrier(cmd, img->image, 0, from, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
+	for (uint32_t m = 1; m < img->mip_levels; m++) {
+		int32_t nw = w > 1 ? w / 2 : 1, nh = h > 1 ? h / 2 : 1;
+		mip_barrier(cmd, img->image, m, VK_IMAGE_LAYOUT_UNDEFINED, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL);
+		VkImageBlit blit = {
+			.srcSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, m - 1, 0, 1},
+			.srcOffsets = {{0, 0, 0}, {w, h, 1}},
+			.dstSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, m, 0, 1},
+			.dstOffsets = {{0, 0, 0}, {nw, nh, 1}},
+		};
+		vkCmdBlitImage(cmd, img->image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, img->image,
+		               VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &blit, VK_FILTER_LINEAR);
+		mip_barrier(cmd, img->image, m, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
+		w = nw;
+		h = nh;
+	}
+	gpu_cmd_image_barrier(cmd, img->image, VK_IMAGE_ASPECT_COLOR_BIT, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, to);
 }
 
 enum cv_result gpu_image_read(struct gpu_context *ctx, struct gpu_image *img, VkImageLayout layout, void *pixels)
@@ -484,7 +596,9 @@ void gpu_cmd_bind(struct gpu_context *ctx, VkCommandBuffer cmd, const struct gpu
 			.descriptorCount = 1,
 			.descriptorType = p->binding_types[i],
 		};
-		if (b->buffer) {
+		if (b->texel_view) {
+			writes[i].pTexelBufferView = &b->texel_view;
+		} else if (b->buffer) {
 			buffers[i] = (VkDescriptorBufferInfo){b->buffer->buffer, 0, VK_WHOLE_SIZE};
 			writes[i].pBufferInfo = &buffers[i];
 		} else {

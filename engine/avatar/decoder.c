@@ -1,0 +1,876 @@
+/* The `dam` decoder on the GPU: MLPs, transposed convolutions, texture and mesh finishing passes. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "avatar/decoder.h"
+
+static const uint32_t linear_comp[] =
+#include "decode/linear.comp.inc"
+;
+static const uint32_t convt_comp[] =
+#include "decode/convt.comp.inc"
+;
+static const uint32_t texture_finalize_comp[] =
+#include "decode/texture_finalize.comp.inc"
+;
+static const uint32_t mesh_positions_comp[] =
+#include "decode/mesh_positions.comp.inc"
+;
+static const uint32_t mesh_vertices_comp[] =
+#include "decode/mesh_vertices.comp.inc"
+;
+
+#define MAX_BATCH 16     /* participants per dispatch, a shader constant of linear.comp */
+#define CB_VARIANTS 3    /* convt channel blocks of 4, 2 and 1 vec4 */
+
+/* ---- kernels ---- */
+
+struct avatar_kernels {
+	struct avatar_kernel_params params;
+	struct gpu_pipeline linear, texture_finalize, mesh_positions, mesh_vertices;
+	struct gpu_pipeline convt[CB_VARIANTS][4]; /* [channel block variant][parity], created when first needed */
+	uint32_t convt_cb4[CB_VARIANTS];
+};
+
+static const VkDescriptorType TEXEL = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+static const VkDescriptorType STORAGE = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+
+/* Defaults per kind of device. On CPU drivers (lavapipe) big register blocks and narrow workgroups win
+ * (../shared/reference/lavapipe-notes.md); on GPUs, smaller blocks leave more invocations to hide latency. */
+static struct avatar_kernel_params default_params(const struct gpu_context *ctx)
+{
+	if (ctx->properties.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU)
+		return (struct avatar_kernel_params){.convt_pixels = 4, .convt_channels = 16, .convt_group_x = 8,
+		                                     .convt_group_y = 1, .linear_group = 32};
+	return (struct avatar_kernel_params){.convt_pixels = 2, .convt_channels = 8, .convt_group_x = 16,
+	                                     .convt_group_y = 4, .linear_group = 64};
+}
+
+enum cv_result avatar_kernels_create(struct gpu_context *ctx, const struct avatar_kernel_params *override,
+                                     struct avatar_kernels **out)
+{
+	*out = NULL;
+	struct avatar_kernels *k = calloc(1, sizeof(*k));
+	if (!k) return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "avatar kernels");
+	k->params = default_params(ctx);
+	if (override) {
+		if (override->convt_pixels) k->params.convt_pixels = override->convt_pixels;
+		if (override->convt_channels) k->params.convt_channels = override->convt_channels;
+		if (override->convt_group_x) k->params.convt_group_x = override->convt_group_x;
+		if (override->convt_group_y) k->params.convt_group_y = override->convt_group_y;
+		if (override->linear_group) k->params.linear_group = override->linear_group;
+	}
+	const struct avatar_kernel_params *p = &k->params;
+	if (p->convt_channels % 4 || p->convt_channels > 64 || p->convt_pixels > 16 ||
+	    p->convt_group_x * p->convt_group_y > ctx->properties.limits.maxComputeWorkGroupInvocations ||
+	    p->linear_group > ctx->properties.limits.maxComputeWorkGroupInvocations) {
+		enum cv_result r = CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "kernel parameters out of range (channels %u, pixels %u)",
+		                           p->convt_channels, p->convt_pixels);
+		free(k);
+		return r;
+	}
+	for (uint32_t v = 0, cb4 = p->convt_channels / 4; v < CB_VARIANTS; v++, cb4 = cb4 > 1 ? cb4 / 2 : 1)
+		k->convt_cb4[v] = cb4;
+
+	const uint32_t linear_spec[2] = {p->linear_group, MAX_BATCH};
+	const VkDescriptorType linear_b[4] = {TEXEL, TEXEL, TEXEL, STORAGE};
+	const VkDescriptorType tex_b[3] = {STORAGE, TEXEL, VK_DESCRIPTOR_TYPE_STORAGE_IMAGE};
+	const VkDescriptorType pos_b[3] = {STORAGE, STORAGE, STORAGE};
+	const VkDescriptorType vert_b[5] = {STORAGE, STORAGE, STORAGE, STORAGE, STORAGE};
+	enum cv_result r = gpu_pipeline_compute_init(ctx, &k->linear, &(struct gpu_compute_pipeline_desc){
+		.shader = GPU_SHADER(linear_comp),
+		.layout = {.bindings = linear_b, .binding_count = 4, .push_constant_size = 32, .spec_constants = linear_spec,
+		           .spec_constant_count = 2, .name = "decode linear"}});
+	if (r == CV_OK)
+		r = gpu_pipeline_compute_init(ctx, &k->texture_finalize, &(struct gpu_compute_pipeline_desc){
+			.shader = GPU_SHADER(texture_finalize_comp),
+			.layout = {.bindings = tex_b, .binding_count = 3, .push_constant_size = 12, .name = "decode texture"}});
+	if (r == CV_OK)
+		r = gpu_pipeline_compute_init(ctx, &k->mesh_positions, &(struct gpu_compute_pipeline_desc){
+			.shader = GPU_SHADER(mesh_positions_comp),
+			.layout = {.bindings = pos_b, .binding_count = 3, .push_constant_size = 12, .name = "decode positions"}});
+	if (r == CV_OK)
+		r = gpu_pipeline_compute_init(ctx, &k->mesh_vertices, &(struct gpu_compute_pipeline_desc){
+			.shader = GPU_SHADER(mesh_vertices_comp),
+			.layout = {.bindings = vert_b, .binding_count = 5, .push_constant_size = 12, .name = "decode vertices"}});
+	if (r != CV_OK) {
+		avatar_kernels_destroy(ctx, &k);
+		return r;
+	}
+	*out = k;
+	return CV_OK;
+}
+
+void avatar_kernels_destroy(struct gpu_context *ctx, struct avatar_kernels **pk)
+{
+	struct avatar_kernels *k = *pk;
+	if (!k) return;
+	gpu_pipeline_fini(ctx, &k->linear);
+	gpu_pipeline_fini(ctx, &k->texture_finalize);
+	gpu_pipeline_fini(ctx, &k->mesh_positions);
+	gpu_pipeline_fini(ctx, &k->mesh_vertices);
+	for (int v = 0; v < CB_VARIANTS; v++)
+		for (int p = 0; p < 4; p++) gpu_pipeline_fini(ctx, &k->convt[v][p]);
+	free(k);
+	*pk = NULL;
+}
+
+const struct avatar_kernel_params *avatar_kernels_params(const struct avatar_kernels *k) { return &k->params; }
+
+/* The variant with the largest channel block that divides the layer's cout4. */
+static uint32_t convt_variant(const struct avatar_kernels *k, uint32_t cout4)
+{
+	for (uint32_t v = 0; v < CB_VARIANTS; v++)
+		if (cout4 % k->convt_cb4[v] == 0) return v;
+	return CB_VARIANTS - 1;
+}
+
+static enum cv_result convt_pipeline(struct gpu_context *ctx, struct avatar_kernels *k, uint32_t variant,
+                                     uint32_t parity, const struct gpu_pipeline **out)
+{
+	struct gpu_pipeline *p = &k->convt[variant][parity];
+	if (!p->pipeline) {
+		const uint32_t spec[6] = {k->params.convt_group_x, k->params.convt_group_y, parity >> 1, parity & 1,
+		                          k->params.convt_pixels, k->convt_cb4[variant]};
+		const VkDescriptorType b[4] = {TEXEL, TEXEL, TEXEL, STORAGE};
+		CV_TRY(gpu_pipeline_compute_init(ctx, p, &(struct gpu_compute_pipeline_desc){
+			.shader = GPU_SHADER(convt_comp),
+			.layout = {.bindings = b, .binding_count = 4, .push_constant_size = 24, .spec_constants = spec,
+			           .spec_constant_count = 6, .name = "decode convt"}}));
+	}
+	*out = p;
+	return CV_OK;
+}
+
+/* ---- weights on the GPU ---- */
+
+/* A buffer read through a texel view: weights (f16 or f32) or f32 constants. */
+struct texel_tensor {
+	struct gpu_buffer buffer;
+	VkBufferView view;
+};
+
+struct linear_layer {
+	struct texel_tensor weights, bias;
+	uint32_t in4, out;
+	float slope;
+};
+
+struct convt_layer {
+	struct texel_tensor weights, bias;
+	uint32_t hin, win, cin4, cout4, variant;
+	float slope;
+};
+
+/* Participants decoded together; sized so that no buffer exceeds the device's storage-buffer range. */
+struct batch {
+	uint32_t first, capacity;
+	struct texel_tensor codes, views; /* host-visible inputs */
+	struct texel_tensor features;     /* [n][feat] view code then z code */
+	struct texel_tensor act[2];       /* ping-pong activations */
+	struct gpu_buffer mesh_raw, positions, vertices;
+	struct gpu_buffer texels;         /* [n][T][T] vec4: last convolution, then colour */
+	struct gpu_image *textures;       /* one per participant */
+	VkImageView *storage_views;       /* mip 0 as rgba8 unorm, for the texture pass */
+};
+
+struct avatar_model {
+	struct avatar_kernels *kernels;
+	struct avatar_dam_arch arch;
+	char name[64];
+	bool f32_weights;
+	uint32_t participants, latent4, feat4, render_vertices, index_count;
+	float vert_std, tex_std;
+	struct linear_layer view_fc, z_fc, texture_fc, mesh_fc;
+	struct convt_layer up[AVATAR_DAM_MAX_UP];
+	struct texel_tensor tex_mean;
+	struct gpu_buffer vert_mean, triangles, adjacency, corners, indices;
+	struct batch *batches;
+	uint32_t batch_count;
+	struct avatar_model_memory memory;
+};
+
+static uint32_t div_up(uint32_t a, uint32_t b) { return (a + b - 1) / b; }
+
+/* Uploads `count` floats as a texel buffer, converting to f16 when asked. */
+static enum cv_result texel_upload(struct gpu_context *ctx, struct texel_tensor *t, const float *data, size_t count,
+                                   bool f16, const char *name, uint64_t *bytes)
+{
+	size_t size = count * (f16 ? 2 : 4);
+	CV_TRY(gpu_buffer_init(ctx, &t->buffer, &(struct gpu_buffer_desc){
+		.size = size, .usage = VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT, .name = name}));
+	enum cv_result r;
+	if (f16) {
+		uint16_t *h = malloc(count * 2);
+		if (!h) return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "%s", name);
+		for (size_t i = 0; i < count; i++) h[i] = st_f32_to_f16(data[i]);
+		r = gpu_buffer_write(ctx, &t->buffer, 0, h, size);
+		free(h);
+	} else {
+		r = gpu_buffer_write(ctx, &t->buffer, 0, data, size);
+	}
+	if (r == CV_OK)
+		r = gpu_buffer_view_create(ctx, &t->buffer, f16 ? VK_FORMAT_R16G16B16A16_SFLOAT : VK_FORMAT_R32G32B32A32_SFLOAT,
+		                           name, &t->view);
+	*bytes += size;
+	return r;
+}
+
+static void texel_fini(struct gpu_context *ctx, struct texel_tensor *t)
+{
+	if (t->view) vkDestroyBufferView(ctx->device, t->view, NULL);
+	gpu_buffer_fini(ctx, &t->buffer);
+	t->view = VK_NULL_HANDLE;
+}
+
+/* A scratch texel buffer of `vec4s` f32 texels, also writable as a storage buffer. */
+static enum cv_result texel_scratch(struct gpu_context *ctx, struct texel_tensor *t, size_t vec4s, bool host,
+                                    const char *name, uint64_t *bytes)
+{
+	CV_TRY(gpu_buffer_init(ctx, &t->buffer, &(struct gpu_buffer_desc){
+		.size = vec4s * 16, .host_visible = host, .name = name,
+		.usage = VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT | VK_BUFFER_USAGE_STORAGE_BUFFER_BIT}));
+	*bytes += vec4s * 16;
+	return gpu_buffer_view_create(ctx, &t->buffer, VK_FORMAT_R32G32B32A32_SFLOAT, name, &t->view);
+}
+
+static enum cv_result tensor_f32(const struct avatar_file *file, const char *name, float **out, size_t *count)
+{
+	const struct st_tensor *t = avatar_tensor(file, name);
+	if (!t) return CV_FAIL(CV_ERROR_FORMAT, "avatar '%s' has no tensor %s", avatar_name(file), name);
+	*out = malloc(t->count * sizeof(float) + 1);
+	if (!*out) return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "%s", name);
+	if (count) *count = t->count;
+	enum cv_result r = st_tensor_to_f32(t, *out, t->count);
+	if (r != CV_OK) {
+		free(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
+/* Packs a Linear [out][in] as [out][in4] vec4 rows (zero padded) and its bias as [out4] vec4.
+ * `row_of(o)` gives the source row of packed output o (identity, or CHW -> HWC for texture_fc). */
+static enum cv_result linear_init(struct gpu_context *ctx, struct avatar_model *m, const struct avatar_file *file,
+                                  const char *prefix, uint32_t in, uint32_t out, float slope, uint32_t hwc_side,
+                                  struct linear_layer *l)
+{
+	char wname[96], bname[96];
+	snprintf(wname, sizeof(wname), "%s.weight", prefix);
+	snprintf(bname, sizeof(bname), "%s.bias", prefix);
+	float *w = NULL, *b = NULL;
+	CV_TRY(tensor_f32(file, wname, &w, NULL));
+	enum cv_result r = tensor_f32(file, bname, &b, NULL);
+	l->in4 = div_up(in, 4);
+	l->out = out;
+	l->slope = slope;
+	size_t wcount = (size_t)out * l->in4 * 4, bcount = (size_t)div_up(out, 4) * 4;
+	float *pw = r == CV_OK ? calloc(wcount, sizeof(float)) : NULL;
+	float *pb = pw ? calloc(bcount, sizeof(float)) : NULL;
+	if (r == CV_OK && !pb) r = CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "%s", prefix);
+	if (r == CV_OK) {
+		uint32_t plane = hwc_side * hwc_side, channels = hwc_side ? out / plane : 0;
+		for (uint32_t o = 0; o < out; o++) {
+			/* texture_fc: packed output (pixel, channel) comes from torch's row channel * plane + pixel */
+			uint32_t src = hwc_side ? (o % channels) * plane + o / channels : o;
+			memcpy(&pw[(size_t)o * l->in4 * 4], &w[(size_t)src * in], in * sizeof(float));
+			pb[o] = b[src];
+		}
+		r = texel_upload(ctx, &l->weights, pw, wcount, !m->f32_weights, wname, &m->memory.shared_bytes);
+	}
+	if (r == CV_OK) r = texel_upload(ctx, &l->bias, pb, bcount, !m->f32_weights, bname, &m->memory.shared_bytes);
+	m->memory.flops_per_decode += 2ull * in * out;
+	free(w);
+	free(b);
+	free(pw);
+	free(pb);
+	return r;
+}
+
+/* Packs ConvTranspose2d weights [cin][cout][4][4] as [parity][ty][tx][cin][cout4] vec4, and bias + untied bias
+ * [cout][H][W] as [H][W][cout4] vec4 (see convt.comp for the tap order). */
+static enum cv_result convt_init(struct gpu_context *ctx, struct avatar_model *m, const struct avatar_file *file,
+                                 uint32_t i, uint32_t side_in, struct convt_layer *l)
+{
+	uint32_t cin = m->arch.channels[i], cout = m->arch.channels[i + 1];
+	if (cin % 4) return CV_FAIL(CV_ERROR_UNSUPPORTED, "up-convolution %u has %u input channels; cavr needs a multiple of 4", i, cin);
+	char name[96];
+	float *w = NULL, *b = NULL, *ub = NULL;
+	snprintf(name, sizeof(name), "dec.up.%u.weight", i);
+	CV_TRY(tensor_f32(file, name, &w, NULL));
+	snprintf(name, sizeof(name), "dec.up.%u.bias", i);
+	enum cv_result r = tensor_f32(file, name, &b, NULL);
+	snprintf(name, sizeof(name), "dec.up.%u.untied_bias", i);
+	if (r == CV_OK) r = tensor_f32(file, name, &ub, NULL);
+	l->hin = l->win = side_in;
+	l->cin4 = cin / 4;
+	l->cout4 = div_up(cout, 4);
+	l->slope = i + 1 == m->arch.up_count ? 1.0f : m->arch.leaky_slope;
+	l->variant = convt_variant(m->kernels, l->cout4);
+	uint32_t side_out = side_in * 2, c4 = l->cout4 * 4;
+	size_t wcount = (size_t)16 * cin * c4, bcount = (size_t)side_out * side_out * c4;
+	float *pw = r == CV_OK ? calloc(wcount, sizeof(float)) : NULL;
+	float *pb = pw ? calloc(bcount, sizeof(float)) : NULL;
+	if (r == CV_OK && !pb) r = CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "up-convolution %u", i);
+	if (r == CV_OK) {
+		for (uint32_t parity = 0; parity < 4; parity++)
+			for (uint32_t ty = 0; ty < 2; ty++)
+				for (uint32_t tx = 0; tx < 2; tx++) {
+					uint32_t ky = (parity >> 1) == 0 ? 1 + 2 * ty : 2 * ty;
+					uint32_t kx = (parity & 1) == 0 ? 1 + 2 * tx : 2 * tx;
+					float *dst = &pw[(size_t)(parity * 4 + ty * 2 + tx) * cin * c4];
+					for (uint32_t ci = 0; ci < cin; ci++)
+						for (uint32_t co = 0; co < cout; co++)
+							dst[(size_t)ci * c4 + co] = w[(((size_t)ci * cout + co) * 4 + ky) * 4 + kx];
+				}
+		for (uint32_t y = 0; y < side_out; y++)
+			for (uint32_t x = 0; x < side_out; x++)
+				for (uint32_t co = 0; co < cout; co++)
+					pb[((size_t)y * side_out + x) * c4 + co] = b[co] + ub[((size_t)co * side_out + y) * side_out + x];
+		snprintf(name, sizeof(name), "dec.up.%u weights", i);
+		r = texel_upload(ctx, &l->weights, pw, wcount, !m->f32_weights, name, &m->memory.shared_bytes);
+		snprintf(name, sizeof(name), "dec.up.%u biases", i);
+		if (r == CV_OK) r = texel_upload(ctx, &l->bias, pb, bcount, !m->f32_weights, name, &m->memory.shared_bytes);
+	}
+	m->memory.flops_per_decode += 2ull * side_out * side_out * cout * cin * 4;
+	free(w);
+	free(b);
+	free(ub);
+	free(pw);
+	free(pb);
+	return r;
+}
+
+static enum cv_result upload_storage(struct gpu_context *ctx, struct gpu_buffer *buf, const void *data, size_t size,
+                                     VkBufferUsageFlags usage, const char *name, uint64_t *bytes)
+{
+	CV_TRY(gpu_buffer_init(ctx, buf, &(struct gpu_buffer_desc){.size = size, .usage = usage, .name = name}));
+	*bytes += size;
+	return gpu_buffer_write(ctx, buf, 0, data, size);
+}
+
+/* One render vertex per distinct (vertex, uv) pair of the triangle corners, found with an open-addressing hash. */
+struct corner_map {
+	uint64_t *keys;
+	uint32_t *values;
+	size_t mask;
+};
+
+static uint32_t corner_find_or_add(struct corner_map *map, uint64_t key, uint32_t next)
+{
+	size_t h = (size_t)(key * 0x9E3779B97F4A7C15ull) & map->mask;
+	while (map->keys[h] != UINT64_MAX) {
+		if (map->keys[h] == key) return map->values[h];
+		h = (h + 1) & map->mask;
+	}
+	map->keys[h] = key;
+	map->values[h] = next;
+	return next;
+}
+
+static enum cv_result topology_init(struct gpu_context *ctx, struct avatar_model *m, const struct avatar_file *file)
+{
+	const struct avatar_dam_arch *a = &m->arch;
+	const struct st_tensor *tv = avatar_tensor(file, "mesh.tri_vertex"), *tu = avatar_tensor(file, "mesh.tri_uv");
+	float *uv = NULL, *mean = NULL;
+	CV_TRY(tensor_f32(file, "mesh.uv", &uv, NULL));
+	enum cv_result r = tensor_f32(file, "mesh.vert_mean", &mean, NULL);
+	size_t corners_n = (size_t)a->triangles * 3, table = 16;
+	while (table < corners_n * 2) table *= 2;
+	int32_t *tri_v = malloc(corners_n * 4 + 4), *tri_uv = malloc(corners_n * 4 + 4);
+	uint32_t *tris = calloc((size_t)a->triangles * 4 + 1, 4), *indices = malloc(corners_n * 4 + 4);
+	uint32_t *adjacency = calloc((size_t)a->vertices + 1 + corners_n, 4);
+	float *corners = malloc(corners_n * 16 + 16), *mean4 = calloc((size_t)a->vertices * 4, 4);
+	struct corner_map map = {malloc(table * 8), malloc(table * 4), table - 1};
+	if (r == CV_OK && !(tri_v && tri_uv && tris && indices && adjacency && corners && mean4 && map.keys && map.values))
+		r = CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "avatar topology");
+	if (r == CV_OK) {
+		memcpy(tri_v, tv->data, corners_n * 4); /* the loader checked dtype I32, shape and index ranges */
+		memcpy(tri_uv, tu->data, corners_n * 4);
+		memset(map.keys, 0xff, table * 8);
+		uint32_t render = 0;
+		for (size_t c = 0; c < corners_n; c++) {
+			uint32_t v = (uint32_t)tri_v[c], t = (uint32_t)tri_uv[c];
+			uint32_t idx = corner_find_or_add(&map, (uint64_t)v * a->uv_count + t, render);
+			if (idx == render) {
+				memcpy(&corners[render * 4], &v, 4); /* the vertex index travels as float bits */
+				corners[render * 4 + 1] = uv[t * 2];
+				corners[render * 4 + 2] = uv[t * 2 + 1];
+				corners[render * 4 + 3] = 0;
+				render++;
+			}
+			indices[c] = idx;
+			tris[c / 3 * 4 + c % 3] = v;
+		}
+		m->render_vertices = render;
+		m->index_count = (uint32_t)corners_n;
+		/* Vertex -> triangles adjacency: offsets [V + 1], then triangle ids. */
+		uint32_t *offsets = adjacency, *faces = adjacency + a->vertices + 1;
+		for (size_t c = 0; c < corners_n; c++) offsets[tri_v[c] + 1]++;
+		for (uint32_t v = 0; v < a->vertices; v++) offsets[v + 1] += offsets[v];
+		uint32_t *fill = calloc(a->vertices + 1, 4);
+		if (!fill) r = CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "avatar adjacency");
+		for (size_t c = 0; fill && c < corners_n; c++) faces[offsets[tri_v[c]] + fill[tri_v[c]]++] = (uint32_t)(c / 3);
+		free(fill);
+		for (uint32_t v = 0; v < a->vertices; v++) memcpy(&mean4[v * 4], &mean[v * 3], 12);
+	}
+	uint64_t *bytes = &m->memory.shared_bytes;
+	const VkBufferUsageFlags ssbo = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
+	if (r == CV_OK) r = upload_storage(ctx, &m->vert_mean, mean4, (size_t)a->vertices * 16, ssbo, "vertex mean", bytes);
+	if (r == CV_OK) r = upload_storage(ctx, &m->triangles, tris, (size_t)a->triangles * 16, ssbo, "triangles", bytes);
+	if (r == CV_OK)
+		r = upload_storage(ctx, &m->adjacency, adjacency, ((size_t)a->vertices + 1 + corners_n) * 4, ssbo, "adjacency", bytes);
+	if (r == CV_OK) r = upload_storage(ctx, &m->corners, corners, (size_t)m->render_vertices * 16, ssbo, "corners", bytes);
+	if (r == CV_OK)
+		r = upload_storage(ctx, &m->indices, indices, corners_n * 4, VK_BUFFER_USAGE_INDEX_BUFFER_BIT, "indices", bytes);
+	free(uv);
+	free(mean);
+	free(tri_v);
+	free(tri_uv);
+	free(tris);
+	free(indices);
+	free(adjacency);
+	free(corners);
+	free(mean4);
+	free(map.keys);
+	free(map.values);
+	return r;
+}
+
+static enum cv_result texture_mean_init(struct gpu_context *ctx, struct avatar_model *m, const struct avatar_file *file)
+{
+	size_t texels = (size_t)m->arch.texture * m->arch.texture;
+	float *mean = NULL, *mean4 = calloc(texels * 4, sizeof(float));
+	enum cv_result r = mean4 ? tensor_f32(file, "tex.mean", &mean, NULL) : CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "tex.mean");
+	if (r == CV_OK) {
+		for (size_t i = 0; i < texels; i++) memcpy(&mean4[i * 4], &mean[i * 3], 12);
+		r = texel_upload(ctx, &m->tex_mean, mean4, texels * 4, false, "texture mean", &m->memory.shared_bytes);
+	}
+	free(mean);
+	free(mean4);
+	return r;
+}
+
+static enum cv_result scalar(const struct avatar_file *file, const char *name, float *out)
+{
+	float *v = NULL;
+	CV_TRY(tensor_f32(file, name, &v, NULL));
+	*out = v[0];
+	free(v);
+	return CV_OK;
+}
+
+/* ---- per-participant buffers ---- */
+
+static size_t largest_activation(const struct avatar_model *m)
+{
+	const struct avatar_dam_arch *a = &m->arch;
+	size_t best = (size_t)a->init_size * a->init_size * a->channels[0];
+	for (uint32_t i = 0; i + 1 < a->up_count; i++) {
+		size_t side = (size_t)a->init_size << (i + 1);
+		size_t n = side * side * m->up[i].cout4 * 4;
+		if (n > best) best = n;
+	}
+	return best;
+}
+
+static enum cv_result batch_init(struct gpu_context *ctx, struct avatar_model *m, struct batch *b)
+{
+	const struct avatar_dam_arch *a = &m->arch;
+	uint64_t before = m->memory.shared_bytes, bytes = 0;
+	size_t act4 = div_up((uint32_t)largest_activation(m), 4), tex = (size_t)a->texture * a->texture;
+	uint32_t n = b->capacity;
+	enum cv_result r = texel_scratch(ctx, &b->codes, (size_t)n * m->latent4, true, "codes", &bytes);
+	if (r == CV_OK) r = texel_scratch(ctx, &b->views, n, true, "views", &bytes);
+	if (r == CV_OK) r = texel_scratch(ctx, &b->features, (size_t)n * m->feat4, false, "features", &bytes);
+	if (r == CV_OK) r = texel_scratch(ctx, &b->act[0], n * act4, false, "activations 0", &bytes);
+	if (r == CV_OK && a->up_count > 1) r = texel_scratch(ctx, &b->act[1], n * act4, false, "activations 1", &bytes);
+	const VkBufferUsageFlags ssbo = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
+	struct {
+		struct gpu_buffer *buf;
+		size_t size;
+		VkBufferUsageFlags usage;
+		const char *name;
+	} plain[4] = {
+		{&b->mesh_raw, (size_t)n * a->vertices * 12, ssbo, "mesh output"},
+		{&b->positions, (size_t)n * a->vertices * 16, ssbo, "positions"},
+		{&b->vertices, (size_t)n * m->render_vertices * 32, ssbo | VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, "vertices"},
+		{&b->texels, (size_t)n * tex * 16, ssbo, "texels"},
+	};
+	for (int i = 0; i < 4 && r == CV_OK; i++) {
+		r = gpu_buffer_init(ctx, plain[i].buf, &(struct gpu_buffer_desc){.size = plain[i].size, .usage = plain[i].usage,
+		                                                                .name = plain[i].name});
+		bytes += plain[i].size;
+	}
+	b->textures = calloc(n, sizeof(*b->textures));
+	b->storage_views = calloc(n, sizeof(*b->storage_views));
+	if (r == CV_OK && (!b->textures || !b->storage_views)) r = CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "textures");
+	uint32_t mips = 1;
+	while ((a->texture >> mips) > 0) mips++;
+	for (uint32_t i = 0; i < n && r == CV_OK; i++) {
+		char name[96];
+		snprintf(name, sizeof(name), "%s texture %u", m->name, b->first + i);
+		/* sRGB for sampling and blits (mips filter in linear light); a unorm view of mip 0 for the compute write. */
+		r = gpu_image_init(ctx, &b->textures[i], &(struct gpu_image_desc){
+			.width = a->texture, .height = a->texture, .format = VK_FORMAT_R8G8B8A8_SRGB, .mip_levels = mips,
+			.flags = VK_IMAGE_CREATE_MUTABLE_FORMAT_BIT | VK_IMAGE_CREATE_EXTENDED_USAGE_BIT,
+			.usage = VK_IMAGE_USAGE_STORAGE_BIT | VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_TRANSFER_SRC_BIT |
+			         VK_IMAGE_USAGE_TRANSFER_DST_BIT,
+			.name = name});
+		if (r == CV_OK)
+			r = gpu_image_view_create(ctx, &b->textures[i], VK_FORMAT_R8G8B8A8_UNORM, 0, 1, name, &b->storage_views[i]);
+		bytes += (uint64_t)a->texture * a->texture * 4 * 4 / 3;
+	}
+	m->memory.shared_bytes = before;
+	m->memory.per_participant_bytes = bytes / n;
+	return r;
+}
+
+static void batch_fini(struct gpu_context *ctx, struct batch *b)
+{
+	texel_fini(ctx, &b->codes);
+	texel_fini(ctx, &b->views);
+	texel_fini(ctx, &b->features);
+	texel_fini(ctx, &b->act[0]);
+	texel_fini(ctx, &b->act[1]);
+	gpu_buffer_fini(ctx, &b->mesh_raw);
+	gpu_buffer_fini(ctx, &b->positions);
+	gpu_buffer_fini(ctx, &b->vertices);
+	gpu_buffer_fini(ctx, &b->texels);
+	for (uint32_t i = 0; b->textures && i < b->capacity; i++) {
+		if (b->storage_views[i]) vkDestroyImageView(ctx->device, b->storage_views[i], NULL);
+		gpu_image_fini(ctx, &b->textures[i]);
+	}
+	free(b->textures);
+	free(b->storage_views);
+}
+
+/* ---- model ---- */
+
+static enum cv_result model_init(struct gpu_context *ctx, struct avatar_model *m, const struct avatar_file *file)
+{
+	const struct avatar_dam_arch *a = &m->arch;
+	const uint32_t hidden = AVATAR_DAM_HIDDEN, view = a->view_conditioned ? AVATAR_DAM_VIEW : 0;
+	uint32_t c0 = a->channels[0], s0 = a->init_size;
+	if (c0 % 4) return CV_FAIL(CV_ERROR_UNSUPPORTED, "avatar '%s': %u texture-code channels; cavr needs a multiple of 4", m->name, c0);
+	m->latent4 = div_up(a->latent, 4);
+	m->feat4 = (view + hidden) / 4;
+	CV_TRY(scalar(file, "mesh.vert_std", &m->vert_std));
+	CV_TRY(scalar(file, "tex.std", &m->tex_std));
+	if (view) CV_TRY(linear_init(ctx, m, file, "dec.view_fc", 3, view, a->leaky_slope, 0, &m->view_fc));
+	CV_TRY(linear_init(ctx, m, file, "dec.z_fc", a->latent, hidden, a->leaky_slope, 0, &m->z_fc));
+	CV_TRY(linear_init(ctx, m, file, "dec.texture_fc", view + hidden, c0 * s0 * s0, a->leaky_slope, s0, &m->texture_fc));
+	CV_TRY(linear_init(ctx, m, file, "dec.mesh_fc", hidden, a->vertices * 3, 1.0f, 0, &m->mesh_fc));
+	for (uint32_t i = 0; i < a->up_count; i++) CV_TRY(convt_init(ctx, m, file, i, s0 << i, &m->up[i]));
+	CV_TRY(texture_mean_init(ctx, m, file));
+	CV_TRY(topology_init(ctx, m, file));
+
+	/* Split participants into batches whose biggest buffer fits one storage-buffer binding. */
+	size_t per = largest_activation(m) * 4, tex = (size_t)a->texture * a->texture * 16;
+	if (tex > per) per = tex;
+	size_t limit = ctx->properties.limits.maxStorageBufferRange;
+	if (per > limit)
+		return CV_FAIL(CV_ERROR_UNSUPPORTED, "avatar '%s' needs %zu-byte buffers; device '%s' binds at most %zu", m->name,
+		               per, ctx->properties.deviceName, limit);
+	uint32_t cap = (uint32_t)(limit / per);
+	if (cap > MAX_BATCH) cap = MAX_BATCH;
+	m->batch_count = div_up(m->participants, cap);
+	m->batches = calloc(m->batch_count, sizeof(*m->batches));
+	if (!m->batches) return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "avatar batches");
+	for (uint32_t i = 0; i < m->batch_count; i++) {
+		struct batch *b = &m->batches[i];
+		b->first = i * cap;
+		b->capacity = m->participants - b->first < cap ? m->participants - b->first : cap;
+		CV_TRY(batch_init(ctx, m, b));
+	}
+	return CV_OK;
+}
+
+enum cv_result avatar_model_create(struct gpu_context *ctx, struct avatar_kernels *kernels,
+                                   const struct avatar_file *file, const struct avatar_model_desc *desc,
+                                   struct avatar_model **out)
+{
+	*out = NULL;
+	const struct avatar_dam_arch *arch = avatar_dam_arch(file);
+	if (!arch)
+		return CV_FAIL(CV_ERROR_UNSUPPORTED, "avatar '%s' is of family '%s', which has no GPU decoder yet",
+		               avatar_name(file), avatar_family_name(avatar_family(file)));
+	if (desc->participants > 4096) return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "%u participants", desc->participants);
+	struct avatar_model *m = calloc(1, sizeof(*m));
+	if (!m) return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "avatar model");
+	m->kernels = kernels;
+	m->arch = *arch;
+	m->f32_weights = desc->f32_weights;
+	m->participants = desc->participants ? desc->participants : 1;
+	snprintf(m->name, sizeof(m->name), "%s", desc->name ? desc->name : avatar_name(file));
+	double started = cv_time_now();
+	enum cv_result r = model_init(ctx, m, file);
+	if (r != CV_OK) {
+		avatar_model_destroy(ctx, &m);
+		return r;
+	}
+	CV_DEBUG("avatar '%s': %.1f MB of weights (%s), %.1f MB per participant, %u batch(es), loaded in %.2f s", m->name,
+	         m->memory.shared_bytes / 1e6, m->f32_weights ? "f32" : "f16", m->memory.per_participant_bytes / 1e6,
+	         m->batch_count, cv_time_now() - started);
+	*out = m;
+	return CV_OK;
+}
+
+static void linear_fini(struct gpu_context *ctx, struct linear_layer *l)
+{
+	texel_fini(ctx, &l->weights);
+	texel_fini(ctx, &l->bias);
+}
+
+void avatar_model_destroy(struct gpu_context *ctx, struct avatar_model **pm)
+{
+	struct avatar_model *m = *pm;
+	if (!m) return;
+	vkDeviceWaitIdle(ctx->device);
+	linear_fini(ctx, &m->view_fc);
+	linear_fini(ctx, &m->z_fc);
+	linear_fini(ctx, &m->texture_fc);
+	linear_fini(ctx, &m->mesh_fc);
+	for (uint32_t i = 0; i < AVATAR_DAM_MAX_UP; i++) {
+		texel_fini(ctx, &m->up[i].weights);
+		texel_fini(ctx, &m->up[i].bias);
+	}
+	texel_fini(ctx, &m->tex_mean);
+	gpu_buffer_fini(ctx, &m->vert_mean);
+	gpu_buffer_fini(ctx, &m->triangles);
+	gpu_buffer_fini(ctx, &m->adjacency);
+	gpu_buffer_fini(ctx, &m->corners);
+	gpu_buffer_fini(ctx, &m->indices);
+	for (uint32_t i = 0; m->batches && i < m->batch_count; i++) batch_fini(ctx, &m->batches[i]);
+	free(m->batches);
+	free(m);
+	*pm = NULL;
+}
+
+uint32_t avatar_model_participants(const struct avatar_model *m) { return m->participants; }
+
+static struct batch *batch_of(struct avatar_model *m, uint32_t participant, uint32_t *slot)
+{
+	for (uint32_t i = 0; i < m->batch_count; i++) {
+		struct batch *b = &m->batches[i];
+		if (participant < b->first + b->capacity) {
+			*slot = participant - b->first;
+			return b;
+		}
+	}
+	return NULL;
+}
+
+enum cv_result avatar_model_set_input(struct avatar_model *m, uint32_t participant, const float *code,
+                                      size_t code_floats, const float view[3])
+{
+	uint32_t slot;
+	struct batch *b = batch_of(m, participant, &slot);
+	if (!b) return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "participant %u of avatar '%s', which has %u slots", participant,
+	                       m->name, m->participants);
+	if (code_floats != m->arch.latent)
+		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "code has %zu floats, avatar '%s' expects %u", code_floats, m->name,
+		               m->arch.latent);
+	float *dst = (float *)b->codes.buffer.mapped + (size_t)slot * m->latent4 * 4;
+	memset(dst, 0, (size_t)m->latent4 * 16);
+	memcpy(dst, code, code_floats * sizeof(float));
+	float *v = (float *)b->views.buffer.mapped + (size_t)slot * 4;
+	float len = view ? sqrtf(view[0] * view[0] + view[1] * view[1] + view[2] * view[2]) : 0.0f;
+	if (m->arch.view_conditioned && !(len > 1e-6f))
+		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "avatar '%s' needs a non-zero view direction", m->name);
+	for (int i = 0; i < 3; i++) v[i] = len > 0 ? view[i] / len : 0.0f;
+	v[3] = 0;
+	return CV_OK;
+}
+
+/* ---- recording ---- */
+
+struct recorder {
+	struct gpu_context *ctx;
+	struct avatar_model *m;
+	VkCommandBuffer cmd;
+	struct gpu_timer *timer;
+	uint32_t mark;
+};
+
+static void stage_done(struct recorder *rec)
+{
+	gpu_cmd_compute_barrier(rec->cmd);
+	if (rec->timer) gpu_cmd_timer_mark(rec->cmd, rec->timer, ++rec->mark);
+}
+
+static void record_linear(struct recorder *rec, const struct linear_layer *l, VkBufferView in, uint32_t in_offset4,
+                          uint32_t in_stride4, const struct gpu_buffer *out, uint32_t out_offset, uint32_t out_stride,
+                          uint32_t count)
+{
+	struct {
+		uint32_t in4, in_offset4, in_stride4, out_count, out_offset, out_stride, batch;
+		float slope;
+	} push = {l->in4, in_offset4, in_stride4, l->out, out_offset, out_stride, count, l->slope};
+	const struct avatar_kernels *k = rec->m->kernels;
+	gpu_cmd_bind(rec->ctx, rec->cmd, &k->linear,
+	             (struct gpu_binding[]){{.texel_view = in}, {.texel_view = l->weights.view},
+	                                    {.texel_view = l->bias.view}, {.buffer = out}},
+	             &push, sizeof(push));
+	vkCmdDispatch(rec->cmd, div_up(l->out, k->params.linear_group), 1, 1);
+}
+
+static enum cv_result record_convt(struct recorder *rec, const struct convt_layer *l, VkBufferView in,
+                                   const struct gpu_buffer *out, uint32_t count)
+{
+	struct avatar_kernels *k = rec->m->kernels;
+	uint32_t cb4 = k->convt_cb4[l->variant], blocks = l->cout4 / cb4;
+	struct {
+		uint32_t hin, win, cin4, cout4, cout_blocks;
+		float slope;
+	} push = {l->hin, l->win, l->cin4, l->cout4, blocks, l->slope};
+	for (uint32_t parity = 0; parity < 4; parity++) {
+		const struct gpu_pipeline *p;
+		CV_TRY(convt_pipeline(rec->ctx, k, l->variant, parity, &p));
+		gpu_cmd_bind(rec->ctx, rec->cmd, p,
+		             (struct gpu_binding[]){{.texel_view = in}, {.texel_view = l->weights.view},
+		                                    {.texel_view = l->bias.view}, {.buffer = out}},
+		             &push, sizeof(push));
+		vkCmdDispatch(rec->cmd, div_up(div_up(l->win, k->params.convt_pixels), k->params.convt_group_x),
+		              div_up(l->hin, k->params.convt_group_y), count * blocks);
+	}
+	return CV_OK;
+}
+
+static enum cv_result record_batch(struct recorder *rec, struct batch *b, uint32_t count)
+{
+	struct avatar_model *m = rec->m;
+	const struct avatar_dam_arch *a = &m->arch;
+	const struct avatar_kernels *k = m->kernels;
+	uint32_t view4 = a->view_conditioned ? AVATAR_DAM_VIEW / 4 : 0, feat = m->feat4 * 4;
+	/* MLPs: view code and z code side by side in `features`, then the texture code and the mesh. */
+	if (a->view_conditioned)
+		record_linear(rec, &m->view_fc, b->views.view, 0, 1, &b->features.buffer, 0, feat, count);
+	record_linear(rec, &m->z_fc, b->codes.view, 0, m->latent4, &b->features.buffer, view4 * 4, feat, count);
+	gpu_cmd_compute_barrier(rec->cmd);
+	record_linear(rec, &m->texture_fc, b->features.view, 0, m->feat4, &b->act[0].buffer, 0, m->texture_fc.out, count);
+	record_linear(rec, &m->mesh_fc, b->features.view, view4, m->feat4, &b->mesh_raw, 0, m->mesh_fc.out, count);
+	stage_done(rec);
+
+	struct {
+		uint32_t vertices, batch;
+		float std_dev;
+	} pos_push = {a->vertices, count, m->vert_std};
+	gpu_cmd_bind(rec->ctx, rec->cmd, &k->mesh_positions,
+	             (struct gpu_binding[]){{.buffer = &b->mesh_raw}, {.buffer = &m->vert_mean}, {.buffer = &b->positions}},
+	             &pos_push, sizeof(pos_push));
+	vkCmdDispatch(rec->cmd, div_up(a->vertices, 64), count, 1);
+	gpu_cmd_compute_barrier(rec->cmd);
+	struct {
+		uint32_t vertices, render_vertices, batch;
+	} vert_push = {a->vertices, m->render_vertices, count};
+	gpu_cmd_bind(rec->ctx, rec->cmd, &k->mesh_vertices,
+	             (struct gpu_binding[]){{.buffer = &b->positions}, {.buffer = &m->triangles}, {.buffer = &m->adjacency},
+	                                    {.buffer = &m->corners}, {.buffer = &b->vertices}},
+	             &vert_push, sizeof(vert_push));
+	vkCmdDispatch(rec->cmd, div_up(m->render_vertices, 64), count, 1);
+	stage_done(rec);
+
+	for (uint32_t i = 0; i < a->up_count; i++) {
+		bool last = i + 1 == a->up_count;
+		const struct texel_tensor *in = &b->act[i % 2];
+		CV_TRY(record_convt(rec, &m->up[i], in->view, last ? &b->texels : &b->act[(i + 1) % 2].buffer, count));
+		stage_done(rec);
+	}
+
+	for (uint32_t n = 0; n < count; n++) {
+		gpu_cmd_image_barrier(rec->cmd, b->textures[n].image, VK_IMAGE_ASPECT_COLOR_BIT, VK_IMAGE_LAYOUT_UNDEFINED,
+		                      VK_IMAGE_LAYOUT_GENERAL);
+		struct {
+			uint32_t size, participant;
+			float std_dev;
+		} tex_push = {a->texture, n, m->tex_std};
+		gpu_cmd_bind(rec->ctx, rec->cmd, &k->texture_finalize,
+		             (struct gpu_binding[]){{.buffer = &b->texels}, {.texel_view = m->tex_mean.view},
+		                                    {.image_view = b->storage_views[n], .image_layout = VK_IMAGE_LAYOUT_GENERAL}},
+		             &tex_push, sizeof(tex_push));
+		vkCmdDispatch(rec->cmd, div_up(a->texture, 8), div_up(a->texture, 8), 1);
+	}
+	stage_done(rec);
+	for (uint32_t n = 0; n < count; n++)
+		gpu_cmd_generate_mips(rec->cmd, &b->textures[n], VK_IMAGE_LAYOUT_GENERAL, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL);
+	if (rec->timer) gpu_cmd_timer_mark(rec->cmd, rec->timer, ++rec->mark);
+	return CV_OK;
+}
+
+uint32_t avatar_model_timer_marks(const struct avatar_model *m) { return 5 + m->arch.up_count; }
+
+const char *avatar_model_stage_name(const struct avatar_model *m, uint32_t mark)
+{
+	static const char *up_names[AVATAR_DAM_MAX_UP] = {"up-conv 0", "up-conv 1", "up-conv 2", "up-conv 3",
+	                                                  "up-conv 4", "up-conv 5", "up-conv 6", "up-conv 7",
+	                                                  "up-conv 8", "up-conv 9", "up-conv 10", "up-conv 11"};
+	if (mark == 1) return "MLPs";
+	if (mark == 2) return "mesh";
+	if (mark >= 3 && mark < 3 + m->arch.up_count) return up_names[mark - 3];
+	if (mark == 3 + m->arch.up_count) return "texture";
+	if (mark == 4 + m->arch.up_count) return "mipmaps";
+	return "?";
+}
+
+enum cv_result avatar_model_record(struct gpu_context *ctx, struct avatar_model *m, VkCommandBuffer cmd,
+                                   uint32_t count, struct gpu_timer *timer)
+{
+	if (count > m->participants)
+		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "decoding %u participants of avatar '%s', which has %u slots", count,
+		               m->name, m->participants);
+	if (timer && (m->batch_count > 1 || timer->capacity < avatar_model_timer_marks(m)))
+		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "stage timing needs one batch and %u timer marks",
+		               avatar_model_timer_marks(m));
+	struct recorder rec = {ctx, m, cmd, timer, 0};
+	if (timer) gpu_cmd_timer_mark(cmd, timer, 0);
+	for (uint32_t i = 0; i < m->batch_count && m->batches[i].first < count; i++) {
+		struct batch *b = &m->batches[i];
+		uint32_t n = count - b->first < b->capacity ? count - b->first : b->capacity;
+		CV_TRY(record_batch(&rec, b, n));
+	}
+	return CV_OK;
+}
+
+void avatar_model_outputs(const struct avatar_model *m, uint32_t participant, struct avatar_outputs *out)
+{
+	uint32_t slot = 0;
+	struct batch *b = batch_of((struct avatar_model *)m, participant, &slot);
+	memset(out, 0, sizeof(*out));
+	if (!b) return;
+	out->vertices = &b->vertices;
+	out->vertex_offset = (VkDeviceSize)slot * m->render_vertices * 32;
+	out->vertex_count = m->render_vertices;
+	out->indices = &m->indices;
+	out->index_count = m->index_count;
+	out->texture = b->textures[slot].image;
+	out->texture_view = b->textures[slot].view;
+	out->texture_size = m->arch.texture;
+}
+
+enum cv_result avatar_model_read(struct gpu_context *ctx, struct avatar_model *m, uint32_t participant,
+                                 float *positions, float *texture)
+{
+	uint32_t slot;
+	struct batch *b = batch_of(m, participant, &slot);
+	if (!b) return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "participant %u of %u", participant, m->participants);
+	size_t v = m->arch.vertices, t = (size_t)m->arch.texture * m->arch.texture;
+	size_t n = v > t ? v : t;
+	float *tmp = malloc(n * 16);
+	if (!tmp) return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "readback");
+	enum cv_result r = CV_OK;
+	if (positions) {
+		r = gpu_buffer_read(ctx, &b->positions, (VkDeviceSize)slot * v * 16, tmp, v * 16);
+		for (size_t i = 0; r == CV_OK && i < v; i++) memcpy(&positions[i * 3], &tmp[i * 4], 12);
+	}
+	if (texture && r == CV_OK) {
+		r = gpu_buffer_read(ctx, &b->texels, (VkDeviceSize)slot * t * 16, tmp, t * 16);
+		for (size_t i = 0; r == CV_OK && i < t; i++) memcpy(&texture[i * 3], &tmp[i * 4], 12);
+	}
+	free(tmp);
+	return r;
+}
+
+void avatar_model_memory(const struct avatar_model *m, struct avatar_model_memory *out) { *out = m->memory; }
