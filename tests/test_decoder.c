@@ -130,10 +130,16 @@ static void decode_and_check(const char *name, bool f32, uint32_t max_codes)
 	struct avatar_model *m = NULL;
 	CHECK(avatar_model_create(ctx, kernels, file, &(struct avatar_model_desc){.participants = n, .f32_weights = f32},
 	                          &m) == CV_OK);
-	for (uint32_t k = 0; m && k < n; k++)
+	VkCommandBuffer cmd = VK_NULL_HANDLE;
+	if (!m || gpu_cmd_begin(ctx, &cmd) != CV_OK) {
+		CHECK_MSG(false, "%s: no model or command buffer", name);
+		avatar_model_destroy(ctx, &m);
+		avatar_file_destroy(&file);
+		reference_fini(&ref);
+		return;
+	}
+	for (uint32_t k = 0; k < n; k++)
 		CHECK(avatar_model_set_input(m, k, ref.codes + (size_t)k * ref.latent, ref.latent, ref.views + k * 3) == CV_OK);
-	VkCommandBuffer cmd;
-	CHECK(m && gpu_cmd_begin(ctx, &cmd) == CV_OK);
 	double started = cv_time_now();
 	CHECK(avatar_model_record(ctx, m, cmd, n, NULL) == CV_OK);
 	CHECK(gpu_cmd_submit_wait(ctx, cmd) == CV_OK);

@@ -22,6 +22,9 @@ enum cv_result app_run_testscene(struct gpu_context *ctx, struct presenter *p, c
 /* The largest sample count up to `wanted` that colour and depth attachments both support. */
 VkSampleCountFlagBits app_pick_samples(struct gpu_context *ctx, VkSampleCountFlagBits wanted);
 
+/* `cavr bench ARGS...` (ARGS after the word bench); returns the process exit code. */
+int app_bench(int argc, char **argv);
+
 /* `cavr ARGS...`; returns the process exit code. */
 int app_main(int argc, char **argv);
 

@@ -15,6 +15,8 @@ static const char usage[] =
 	"commands:\n"
 	"  render      render the built-in test scene (the default command)\n"
 	"  devices     list Vulkan devices and whether cavr can use them\n"
+	"  bench decode [--avatar FILE] [--participants 1,2,4,16] [--repeat N] [--f32] [--no-pytorch]\n"
+	"              GPU decode time, memory and GFLOP/s, beside PyTorch's CPU time for the same decode\n"
 	"\n"
 	"options:\n"
 	"  --window            show a window (the default when a display is available)\n"
@@ -172,6 +174,7 @@ static enum cv_result run_render(const struct cli *c)
 
 int app_main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "bench")) return app_bench(argc - 2, argv + 2);
 	struct cli c;
 	int code = parse(argc, argv, &c);
 	if (code >= 0) return code;

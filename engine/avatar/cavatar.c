@@ -299,8 +299,9 @@ static enum cv_result check_header(const struct st_file *st, struct avatar_file 
 {
 	const char *path = st_path(st), *s;
 	s = st_metadata(st, "format");
-	if (!s || strcmp(s, "cavatar"))
-		return CV_FAIL(CV_ERROR_FORMAT, "%s: not a cavatar file (metadata format is '%.40s')", path, s ? s : "");
+	if (!s) return CV_FAIL(CV_ERROR_FORMAT, "%s: not a cavatar file (no 'format' in the metadata)", path);
+	if (strcmp(s, "cavatar"))
+		return CV_FAIL(CV_ERROR_FORMAT, "%s: not a cavatar file (metadata format is '%.40s')", path, s);
 	CV_TRY(meta_require(st, "format_version", &s));
 	uint64_t version;
 	if (!parse_uint(s, strlen(s), UINT64_MAX, &version) || version == 0)
@@ -386,7 +387,13 @@ const struct avatar_dam_arch *avatar_dam_arch(const struct avatar_file *file)
 	return file->family == AVATAR_FAMILY_DAM ? &file->dam : NULL;
 }
 
-uint32_t avatar_latent_size(const struct avatar_file *file) { return file->dam.latent; }
+uint32_t avatar_latent_size(const struct avatar_file *file)
+{
+	switch (file->family) {
+	case AVATAR_FAMILY_DAM: return file->dam.latent;
+	}
+	return 0;
+}
 
 const struct st_tensor *avatar_tensor(const struct avatar_file *file, const char *name) { return st_find(file->st, name); }
 const struct st_file *avatar_safetensors(const struct avatar_file *file) { return file->st; }

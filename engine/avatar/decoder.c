@@ -22,8 +22,9 @@ static const uint32_t mesh_vertices_comp[] =
 #include "decode/mesh_vertices.comp.inc"
 ;
 
-#define MAX_BATCH 16     /* participants per dispatch, a shader constant of linear.comp */
-#define CB_VARIANTS 3    /* convt channel blocks of 4, 2 and 1 vec4 */
+#define MAX_BATCH 16     /* participants per batch of buffers */
+#define CB_VARIANTS 5    /* convt channel blocks of 16, 8, 4, 2 and 1 vec4 at most, halving down to 1 */
+#define MAX_PIXELS 8     /* convt pixels per invocation, at most */
 
 /* ---- kernels ---- */
 
@@ -31,7 +32,7 @@ struct avatar_kernels {
 	struct avatar_kernel_params params;
 	struct gpu_pipeline linear, texture_finalize, mesh_positions, mesh_vertices;
 	struct gpu_pipeline convt[CB_VARIANTS][4]; /* [channel block variant][parity], created when first needed */
-	uint32_t convt_cb4[CB_VARIANTS];
+	uint32_t convt_cb4[CB_VARIANTS], convt_pixels[CB_VARIANTS];
 };
 
 static const VkDescriptorType TEXEL = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
@@ -42,7 +43,7 @@ static const VkDescriptorType STORAGE = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
 static struct avatar_kernel_params default_params(const struct gpu_context *ctx)
 {
 	if (ctx->properties.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU)
-		return (struct avatar_kernel_params){.convt_pixels = 4, .convt_channels = 16, .convt_group_x = 8,
+		return (struct avatar_kernel_params){.convt_pixels = 8, .convt_channels = 8, .convt_group_x = 8,
 		                                     .convt_group_y = 1, .linear_group = 32};
 	return (struct avatar_kernel_params){.convt_pixels = 2, .convt_channels = 8, .convt_group_x = 16,
 	                                     .convt_group_y = 4, .linear_group = 64};
@@ -63,7 +64,7 @@ enum cv_result avatar_kernels_create(struct gpu_context *ctx, const struct avata
 		if (override->linear_group) k->params.linear_group = override->linear_group;
 	}
 	const struct avatar_kernel_params *p = &k->params;
-	if (p->convt_channels % 4 || p->convt_channels > 64 || p->convt_pixels > 16 ||
+	if (p->convt_channels % 4 || p->convt_channels > 64 || p->convt_pixels > MAX_PIXELS ||
 	    p->convt_group_x * p->convt_group_y > ctx->properties.limits.maxComputeWorkGroupInvocations ||
 	    p->linear_group > ctx->properties.limits.maxComputeWorkGroupInvocations) {
 		enum cv_result r = CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "kernel parameters out of range (channels %u, pixels %u)",
@@ -71,22 +72,26 @@ enum cv_result avatar_kernels_create(struct gpu_context *ctx, const struct avata
 		free(k);
 		return r;
 	}
-	for (uint32_t v = 0, cb4 = p->convt_channels / 4; v < CB_VARIANTS; v++, cb4 = cb4 > 1 ? cb4 / 2 : 1)
+	/* Narrower channel blocks (layers with few output channels) take more pixels, keeping the register block. */
+	for (uint32_t v = 0, cb4 = p->convt_channels / 4; v < CB_VARIANTS; v++, cb4 = cb4 > 1 ? cb4 / 2 : 1) {
+		/* halving reaches 1 within CB_VARIANTS steps since convt_channels <= 64 */
 		k->convt_cb4[v] = cb4;
+		uint32_t pixels = p->convt_pixels * (p->convt_channels / 4) / cb4;
+		k->convt_pixels[v] = pixels < MAX_PIXELS ? pixels : MAX_PIXELS;
+	}
 
-	const uint32_t linear_spec[2] = {p->linear_group, MAX_BATCH};
 	const VkDescriptorType linear_b[4] = {TEXEL, TEXEL, TEXEL, STORAGE};
-	const VkDescriptorType tex_b[3] = {STORAGE, TEXEL, VK_DESCRIPTOR_TYPE_STORAGE_IMAGE};
+	const VkDescriptorType tex_b[2] = {TEXEL, VK_DESCRIPTOR_TYPE_STORAGE_IMAGE};
 	const VkDescriptorType pos_b[3] = {STORAGE, STORAGE, STORAGE};
 	const VkDescriptorType vert_b[5] = {STORAGE, STORAGE, STORAGE, STORAGE, STORAGE};
 	enum cv_result r = gpu_pipeline_compute_init(ctx, &k->linear, &(struct gpu_compute_pipeline_desc){
 		.shader = GPU_SHADER(linear_comp),
-		.layout = {.bindings = linear_b, .binding_count = 4, .push_constant_size = 32, .spec_constants = linear_spec,
-		           .spec_constant_count = 2, .name = "decode linear"}});
+		.layout = {.bindings = linear_b, .binding_count = 4, .push_constant_size = 28,
+		           .spec_constants = &p->linear_group, .spec_constant_count = 1, .name = "decode linear"}});
 	if (r == CV_OK)
 		r = gpu_pipeline_compute_init(ctx, &k->texture_finalize, &(struct gpu_compute_pipeline_desc){
 			.shader = GPU_SHADER(texture_finalize_comp),
-			.layout = {.bindings = tex_b, .binding_count = 3, .push_constant_size = 12, .name = "decode texture"}});
+			.layout = {.bindings = tex_b, .binding_count = 2, .push_constant_size = 8, .name = "decode texture"}});
 	if (r == CV_OK)
 		r = gpu_pipeline_compute_init(ctx, &k->mesh_positions, &(struct gpu_compute_pipeline_desc){
 			.shader = GPU_SHADER(mesh_positions_comp),
@@ -133,11 +138,11 @@ static enum cv_result convt_pipeline(struct gpu_context *ctx, struct avatar_kern
 	struct gpu_pipeline *p = &k->convt[variant][parity];
 	if (!p->pipeline) {
 		const uint32_t spec[6] = {k->params.convt_group_x, k->params.convt_group_y, parity >> 1, parity & 1,
-		                          k->params.convt_pixels, k->convt_cb4[variant]};
+		                          k->convt_pixels[variant], k->convt_cb4[variant]};
 		const VkDescriptorType b[4] = {TEXEL, TEXEL, TEXEL, STORAGE};
 		CV_TRY(gpu_pipeline_compute_init(ctx, p, &(struct gpu_compute_pipeline_desc){
 			.shader = GPU_SHADER(convt_comp),
-			.layout = {.bindings = b, .binding_count = 4, .push_constant_size = 24, .spec_constants = spec,
+			.layout = {.bindings = b, .binding_count = 4, .push_constant_size = 28, .spec_constants = spec,
 			           .spec_constant_count = 6, .name = "decode convt"}}));
 	}
 	*out = p;
@@ -171,7 +176,7 @@ struct batch {
 	struct texel_tensor features;     /* [n][feat] view code then z code */
 	struct texel_tensor act[2];       /* ping-pong activations */
 	struct gpu_buffer mesh_raw, positions, vertices;
-	struct gpu_buffer texels;         /* [n][T][T] vec4: last convolution, then colour */
+	struct texel_tensor texels;       /* [n][T][T] vec4: the decoded colour */
 	struct gpu_image *textures;       /* one per participant */
 	VkImageView *storage_views;       /* mip 0 as rgba8 unorm, for the texture pass */
 };
@@ -185,7 +190,7 @@ struct avatar_model {
 	float vert_std, tex_std;
 	struct linear_layer view_fc, z_fc, texture_fc, mesh_fc;
 	struct convt_layer up[AVATAR_DAM_MAX_UP];
-	struct texel_tensor tex_mean;
+	float *tex_mean; /* [T][T][3], folded into the last up-convolution's bias while loading */
 	struct gpu_buffer vert_mean, triangles, adjacency, corners, indices;
 	struct batch *batches;
 	uint32_t batch_count;
@@ -329,6 +334,12 @@ static enum cv_result convt_init(struct gpu_context *ctx, struct avatar_model *m
 			for (uint32_t x = 0; x < side_out; x++)
 				for (uint32_t co = 0; co < cout; co++)
 					pb[((size_t)y * side_out + x) * c4 + co] = b[co] + ub[((size_t)co * side_out + y) * side_out + x];
+		/* The last layer also de-normalises: colour = out * std + mean, folded into its weights and bias. */
+		if (i + 1 == m->arch.up_count) {
+			for (size_t j = 0; j < wcount; j++) pw[j] *= m->tex_std;
+			for (size_t p = 0; p < (size_t)side_out * side_out; p++)
+				for (uint32_t co = 0; co < cout; co++) pb[p * c4 + co] = pb[p * c4 + co] * m->tex_std + m->tex_mean[p * 3 + co];
+		}
 		snprintf(name, sizeof(name), "dec.up.%u weights", i);
 		r = texel_upload(ctx, &l->weights, pw, wcount, !m->f32_weights, name, &m->memory.shared_bytes);
 		snprintf(name, sizeof(name), "dec.up.%u biases", i);
@@ -439,20 +450,6 @@ static enum cv_result topology_init(struct gpu_context *ctx, struct avatar_model
 	return r;
 }
 
-static enum cv_result texture_mean_init(struct gpu_context *ctx, struct avatar_model *m, const struct avatar_file *file)
-{
-	size_t texels = (size_t)m->arch.texture * m->arch.texture;
-	float *mean = NULL, *mean4 = calloc(texels * 4, sizeof(float));
-	enum cv_result r = mean4 ? tensor_f32(file, "tex.mean", &mean, NULL) : CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "tex.mean");
-	if (r == CV_OK) {
-		for (size_t i = 0; i < texels; i++) memcpy(&mean4[i * 4], &mean[i * 3], 12);
-		r = texel_upload(ctx, &m->tex_mean, mean4, texels * 4, false, "texture mean", &m->memory.shared_bytes);
-	}
-	free(mean);
-	free(mean4);
-	return r;
-}
-
 static enum cv_result scalar(const struct avatar_file *file, const char *name, float *out)
 {
 	float *v = NULL;
@@ -486,6 +483,7 @@ static enum cv_result batch_init(struct gpu_context *ctx, struct avatar_model *m
 	if (r == CV_OK) r = texel_scratch(ctx, &b->views, n, true, "views", &bytes);
 	if (r == CV_OK) r = texel_scratch(ctx, &b->features, (size_t)n * m->feat4, false, "features", &bytes);
 	if (r == CV_OK) r = texel_scratch(ctx, &b->act[0], n * act4, false, "activations 0", &bytes);
+	if (r == CV_OK) r = texel_scratch(ctx, &b->texels, n * tex, false, "texels", &bytes);
 	if (r == CV_OK && a->up_count > 1) r = texel_scratch(ctx, &b->act[1], n * act4, false, "activations 1", &bytes);
 	const VkBufferUsageFlags ssbo = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
 	struct {
@@ -493,13 +491,12 @@ static enum cv_result batch_init(struct gpu_context *ctx, struct avatar_model *m
 		size_t size;
 		VkBufferUsageFlags usage;
 		const char *name;
-	} plain[4] = {
+	} plain[3] = {
 		{&b->mesh_raw, (size_t)n * a->vertices * 12, ssbo, "mesh output"},
 		{&b->positions, (size_t)n * a->vertices * 16, ssbo, "positions"},
 		{&b->vertices, (size_t)n * m->render_vertices * 32, ssbo | VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, "vertices"},
-		{&b->texels, (size_t)n * tex * 16, ssbo, "texels"},
 	};
-	for (int i = 0; i < 4 && r == CV_OK; i++) {
+	for (int i = 0; i < 3 && r == CV_OK; i++) {
 		r = gpu_buffer_init(ctx, plain[i].buf, &(struct gpu_buffer_desc){.size = plain[i].size, .usage = plain[i].usage,
 		                                                                .name = plain[i].name});
 		bytes += plain[i].size;
@@ -538,7 +535,7 @@ static void batch_fini(struct gpu_context *ctx, struct batch *b)
 	gpu_buffer_fini(ctx, &b->mesh_raw);
 	gpu_buffer_fini(ctx, &b->positions);
 	gpu_buffer_fini(ctx, &b->vertices);
-	gpu_buffer_fini(ctx, &b->texels);
+	texel_fini(ctx, &b->texels);
 	for (uint32_t i = 0; b->textures && i < b->capacity; i++) {
 		if (b->storage_views[i]) vkDestroyImageView(ctx->device, b->storage_views[i], NULL);
 		gpu_image_fini(ctx, &b->textures[i]);
@@ -559,12 +556,14 @@ static enum cv_result model_init(struct gpu_context *ctx, struct avatar_model *m
 	m->feat4 = (view + hidden) / 4;
 	CV_TRY(scalar(file, "mesh.vert_std", &m->vert_std));
 	CV_TRY(scalar(file, "tex.std", &m->tex_std));
+	CV_TRY(tensor_f32(file, "tex.mean", &m->tex_mean, NULL));
 	if (view) CV_TRY(linear_init(ctx, m, file, "dec.view_fc", 3, view, a->leaky_slope, 0, &m->view_fc));
 	CV_TRY(linear_init(ctx, m, file, "dec.z_fc", a->latent, hidden, a->leaky_slope, 0, &m->z_fc));
 	CV_TRY(linear_init(ctx, m, file, "dec.texture_fc", view + hidden, c0 * s0 * s0, a->leaky_slope, s0, &m->texture_fc));
 	CV_TRY(linear_init(ctx, m, file, "dec.mesh_fc", hidden, a->vertices * 3, 1.0f, 0, &m->mesh_fc));
 	for (uint32_t i = 0; i < a->up_count; i++) CV_TRY(convt_init(ctx, m, file, i, s0 << i, &m->up[i]));
-	CV_TRY(texture_mean_init(ctx, m, file));
+	free(m->tex_mean);
+	m->tex_mean = NULL;
 	CV_TRY(topology_init(ctx, m, file));
 
 	/* Split participants into batches whose biggest buffer fits one storage-buffer binding. */
@@ -637,7 +636,7 @@ void avatar_model_destroy(struct gpu_context *ctx, struct avatar_model **pm)
 		texel_fini(ctx, &m->up[i].weights);
 		texel_fini(ctx, &m->up[i].bias);
 	}
-	texel_fini(ctx, &m->tex_mean);
+	free(m->tex_mean);
 	gpu_buffer_fini(ctx, &m->vert_mean);
 	gpu_buffer_fini(ctx, &m->triangles);
 	gpu_buffer_fini(ctx, &m->adjacency);
@@ -706,15 +705,15 @@ static void record_linear(struct recorder *rec, const struct linear_layer *l, Vk
                           uint32_t count)
 {
 	struct {
-		uint32_t in4, in_offset4, in_stride4, out_count, out_offset, out_stride, batch;
+		uint32_t in4, in_offset4, in_stride4, out_count, out_offset, out_stride;
 		float slope;
-	} push = {l->in4, in_offset4, in_stride4, l->out, out_offset, out_stride, count, l->slope};
+	} push = {l->in4, in_offset4, in_stride4, l->out, out_offset, out_stride, l->slope};
 	const struct avatar_kernels *k = rec->m->kernels;
 	gpu_cmd_bind(rec->ctx, rec->cmd, &k->linear,
 	             (struct gpu_binding[]){{.texel_view = in}, {.texel_view = l->weights.view},
 	                                    {.texel_view = l->bias.view}, {.buffer = out}},
 	             &push, sizeof(push));
-	vkCmdDispatch(rec->cmd, div_up(l->out, k->params.linear_group), 1, 1);
+	vkCmdDispatch(rec->cmd, div_up(div_up(l->out, 4), k->params.linear_group), count, 1);
 }
 
 static enum cv_result record_convt(struct recorder *rec, const struct convt_layer *l, VkBufferView in,
@@ -722,10 +721,11 @@ static enum cv_result record_convt(struct recorder *rec, const struct convt_laye
 {
 	struct avatar_kernels *k = rec->m->kernels;
 	uint32_t cb4 = k->convt_cb4[l->variant], blocks = l->cout4 / cb4;
+	uint32_t pixel_blocks = div_up(l->win, k->convt_pixels[l->variant]);
 	struct {
-		uint32_t hin, win, cin4, cout4, cout_blocks;
+		uint32_t hin, win, cin4, cout4, cout_blocks, pixel_blocks;
 		float slope;
-	} push = {l->hin, l->win, l->cin4, l->cout4, blocks, l->slope};
+	} push = {l->hin, l->win, l->cin4, l->cout4, blocks, pixel_blocks, l->slope};
 	for (uint32_t parity = 0; parity < 4; parity++) {
 		const struct gpu_pipeline *p;
 		CV_TRY(convt_pipeline(rec->ctx, k, l->variant, parity, &p));
@@ -733,8 +733,8 @@ static enum cv_result record_convt(struct recorder *rec, const struct convt_laye
 		             (struct gpu_binding[]){{.texel_view = in}, {.texel_view = l->weights.view},
 		                                    {.texel_view = l->bias.view}, {.buffer = out}},
 		             &push, sizeof(push));
-		vkCmdDispatch(rec->cmd, div_up(div_up(l->win, k->params.convt_pixels), k->params.convt_group_x),
-		              div_up(l->hin, k->params.convt_group_y), count * blocks);
+		vkCmdDispatch(rec->cmd, div_up(pixel_blocks * blocks, k->params.convt_group_x),
+		              div_up(l->hin, k->params.convt_group_y), count);
 	}
 	return CV_OK;
 }
@@ -776,21 +776,18 @@ static enum cv_result record_batch(struct recorder *rec, struct batch *b, uint32
 	for (uint32_t i = 0; i < a->up_count; i++) {
 		bool last = i + 1 == a->up_count;
 		const struct texel_tensor *in = &b->act[i % 2];
-		CV_TRY(record_convt(rec, &m->up[i], in->view, last ? &b->texels : &b->act[(i + 1) % 2].buffer, count));
+		CV_TRY(record_convt(rec, &m->up[i], in->view, last ? &b->texels.buffer : &b->act[(i + 1) % 2].buffer, count));
 		stage_done(rec);
 	}
 
 	for (uint32_t n = 0; n < count; n++) {
 		gpu_cmd_image_barrier(rec->cmd, b->textures[n].image, VK_IMAGE_ASPECT_COLOR_BIT, VK_IMAGE_LAYOUT_UNDEFINED,
 		                      VK_IMAGE_LAYOUT_GENERAL);
-		struct {
-			uint32_t size, participant;
-			float std_dev;
-		} tex_push = {a->texture, n, m->tex_std};
+		uint32_t tex_push[2] = {a->texture, n};
 		gpu_cmd_bind(rec->ctx, rec->cmd, &k->texture_finalize,
-		             (struct gpu_binding[]){{.buffer = &b->texels}, {.texel_view = m->tex_mean.view},
+		             (struct gpu_binding[]){{.texel_view = b->texels.view},
 		                                    {.image_view = b->storage_views[n], .image_layout = VK_IMAGE_LAYOUT_GENERAL}},
-		             &tex_push, sizeof(tex_push));
+		             tex_push, sizeof(tex_push));
 		vkCmdDispatch(rec->cmd, div_up(a->texture, 8), div_up(a->texture, 8), 1);
 	}
 	stage_done(rec);
@@ -866,7 +863,7 @@ enum cv_result avatar_model_read(struct gpu_context *ctx, struct avatar_model *m
 		for (size_t i = 0; r == CV_OK && i < v; i++) memcpy(&positions[i * 3], &tmp[i * 4], 12);
 	}
 	if (texture && r == CV_OK) {
-		r = gpu_buffer_read(ctx, &b->texels, (VkDeviceSize)slot * t * 16, tmp, t * 16);
+		r = gpu_buffer_read(ctx, &b->texels.buffer, (VkDeviceSize)slot * t * 16, tmp, t * 16);
 		for (size_t i = 0; r == CV_OK && i < t; i++) memcpy(&texture[i * 3], &tmp[i * 4], 12);
 	}
 	free(tmp);

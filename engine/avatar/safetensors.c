@@ -81,11 +81,14 @@ static bool valid_header_text(const uint8_t *s, size_t n, size_t *bad_at)
 			i++;
 			continue;
 		} else if ((c & 0xe0) == 0xc0) {
-			len = 2, cp = c & 0x1f;
+			len = 2;
+			cp = c & 0x1f;
 		} else if ((c & 0xf0) == 0xe0) {
-			len = 3, cp = c & 0x0f;
+			len = 3;
+			cp = c & 0x0f;
 		} else if ((c & 0xf8) == 0xf0) {
-			len = 4, cp = c & 0x07;
+			len = 4;
+			cp = c & 0x07;
 		} else {
 			*bad_at = i;
 			return false;
@@ -195,13 +198,17 @@ static enum cv_result parse_tensor(struct parse *p, const cJSON *item, struct st
 	int i = 0;
 	for (const cJSON *d = shape->child; d; d = d->next, i++) {
 		if (!json_u64(d, &t->shape[i]))
-			return CV_FAIL(CV_ERROR_FORMAT, "%s: tensor '%s': shape[%d] is not a non-negative integer", p->path,
+			return CV_FAIL(CV_ERROR_FORMAT, "%s: tensor '%s': shape[%d] is not an integer in 0..2^53", p->path,
 			               name, i);
 		overflow |= __builtin_mul_overflow(count, t->shape[i], &count);
 	}
 	/* A zero dimension makes the count 0 however large the others are. */
-	for (i = 0; i < rank; i++)
-		if (t->shape[i] == 0) count = 0, overflow = false;
+	for (i = 0; i < rank; i++) {
+		if (t->shape[i] == 0) {
+			count = 0;
+			overflow = false;
+		}
+	}
 	uint64_t bytes;
 	if (overflow || __builtin_mul_overflow(count, (uint64_t)st_dtype_size(t->dtype), &bytes))
 		return CV_FAIL(CV_ERROR_FORMAT, "%s: tensor '%s': shape overflows", p->path, name);

@@ -233,8 +233,9 @@ enum cv_result gpu_image_view_create(struct gpu_context *ctx, const struct gpu_i
 	return CV_OK;
 }
 
-void gpu_cmd_image_barrier(VkCommandBuffer cmd, VkImage image, VkImageAspectFlags aspect, VkImageLayout from,
-                           VkImageLayout to)
+/* A layout transition of some mips, with conservative stages: barriers are few and not on hot loops. */
+static void image_barrier(VkCommandBuffer cmd, VkImage image, VkImageSubresourceRange range, VkImageLayout from,
+                          VkImageLayout to)
 {
 	VkImageMemoryBarrier2 b = {
 		.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER_2,
@@ -247,10 +248,17 @@ void gpu_cmd_image_barrier(VkCommandBuffer cmd, VkImage image, VkImageAspectFlag
 		.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
 		.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
 		.image = image,
-		.subresourceRange = {aspect, 0, VK_REMAINING_MIP_LEVELS, 0, VK_REMAINING_ARRAY_LAYERS},
+		.subresourceRange = range,
 	};
 	VkDependencyInfo dep = {.sType = VK_STRUCTURE_TYPE_DEPENDENCY_INFO, .imageMemoryBarrierCount = 1, .pImageMemoryBarriers = &b};
 	vkCmdPipelineBarrier2(cmd, &dep);
+}
+
+void gpu_cmd_image_barrier(VkCommandBuffer cmd, VkImage image, VkImageAspectFlags aspect, VkImageLayout from,
+                           VkImageLayout to)
+{
+	image_barrier(cmd, image, (VkImageSubresourceRange){aspect, 0, VK_REMAINING_MIP_LEVELS, 0, VK_REMAINING_ARRAY_LAYERS},
+	              from, to);
 }
 
 void gpu_cmd_compute_barrier(VkCommandBuffer cmd)
@@ -269,24 +277,9 @@ void gpu_cmd_compute_barrier(VkCommandBuffer cmd)
 	vkCmdPipelineBarrier2(cmd, &dep);
 }
 
-/* One barrier on one mip level. */
 static void mip_barrier(VkCommandBuffer cmd, VkImage image, uint32_t mip, VkImageLayout from, VkImageLayout to)
 {
-	VkImageMemoryBarrier2 b = {
-		.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER_2,
-		.srcStageMask = VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT,
-		.srcAccessMask = VK_ACCESS_2_MEMORY_WRITE_BIT,
-		.dstStageMask = VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT,
-		.dstAccessMask = VK_ACCESS_2_MEMORY_READ_BIT | VK_ACCESS_2_MEMORY_WRITE_BIT,
-		.oldLayout = from,
-		.newLayout = to,
-		.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
-		.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
-		.image = image,
-		.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, mip, 1, 0, 1},
-	};
-	VkDependencyInfo dep = {.sType = VK_STRUCTURE_TYPE_DEPENDENCY_INFO, .imageMemoryBarrierCount = 1, .pImageMemoryBarriers = &b};
-	vkCmdPipelineBarrier2(cmd, &dep);
+	image_barrier(cmd, image, (VkImageSubresourceRange){VK_IMAGE_ASPECT_COLOR_BIT, mip, 1, 0, 1}, from, to);
 }
 
 void gpu_cmd_generate_mips(VkCommandBuffer cmd, const struct gpu_image *img, VkImageLayout from, VkImageLayout to)
