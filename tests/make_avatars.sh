@@ -3,7 +3,8 @@
 # into the folder given as $1. Random weights are generated here, at test time; nothing is committed.
 set -euo pipefail
 out=$1
-tool="$(dirname "$0")/../tools/dam_reference.py"
+here=$(cd "$(dirname "$0")" && pwd)
+tool="$here/../tools/dam_reference.py"
 py=/usr/bin/python3 # Debian's interpreter, which has python3-torch
 mkdir -p "$out"
 cd "$out"
@@ -13,6 +14,8 @@ $py "$tool" make --out small.cavatar --ref small.ref.safetensors --latent 32 --t
 # other: a second avatar file with another shape, not view-conditioned, weights stored as bf16 in the file
 $py "$tool" make --out other.cavatar --ref other.ref.safetensors --latent 20 --texture 32 --vertices 120 \
 	--init-size 2 --channels 8,8,8,4,3 --no-view --dtype bf16 --codes 2 --seed 12 --name other
+# card: four coloured quadrants on a square, for the render test's uv orientation check
+$py "$here/make_card_avatar.py" card.cavatar
 # full size: Z = 256, 1024x1024 texture, 7306 vertices
 $py "$tool" make --out full.cavatar --ref full.ref.safetensors --codes 1 --seed 13 --name full
 # a Multiface-style checkpoint (reference computed from the checkpoint itself), converted to .cavatar

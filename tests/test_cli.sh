@@ -36,6 +36,10 @@ expect headless 0 'wrote 2 frames' -- "$cavr" --headless --frames 2 --size 96x64
 [ -s "$work/f_0.png" ] && [ -s "$work/f_1.png" ] && passed=$((passed + 1)) && echo "ok   headless-files" ||
 	{ failed=$((failed + 1)); echo "FAIL headless-files: PNGs missing"; }
 expect unwritable-output 1 'cannot create|cannot write' -- "$cavr" --headless --frames 1 --size 32x32 --output /nonexistent/dir/x.png
+expect view-no-file 2 'view needs an avatar file' -- "$cavr" view
+expect view-missing 1 "cannot open '/nonexistent/a.cavatar'" -- "$cavr" view /nonexistent/a.cavatar --headless
+printf 'not a safetensors file' >"$work/bad.cavatar"
+expect view-garbage 1 'bad.cavatar' -- "$cavr" view "$work/bad.cavatar" --headless
 expect no-display 1 'cannot open a window' -- env DISPLAY=:4321 "$cavr" --window --frames 1
 
 echo "$passed passed, $failed failed"

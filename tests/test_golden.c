@@ -15,8 +15,11 @@ static enum cv_result render(float angle_deg, struct cv_image *out)
 {
 	struct presenter *p;
 	CV_TRY(offscreen_create(ctx, &(struct offscreen_desc){.width = 320, .height = 240}, &p));
-	enum cv_result r = app_run_testscene(ctx, p, &(struct app_loop_desc){
-		.frames = 1, .fixed_fps = 30, .samples = VK_SAMPLE_COUNT_4_BIT, .camera_angle_deg = angle_deg});
+	struct app_scene *scene = NULL;
+	enum cv_result r = app_testscene_create(angle_deg, &scene);
+	if (r == CV_OK)
+		r = app_run(ctx, p, scene, &(struct app_loop_desc){.frames = 1, .fixed_fps = 30, .samples = VK_SAMPLE_COUNT_4_BIT});
+	app_scene_destroy(&scene, ctx);
 	if (r == CV_OK) {
 		const struct cv_image *img = offscreen_image(p);
 		r = cv_image_init(out, img->width, img->height);

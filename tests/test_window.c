@@ -45,9 +45,11 @@ int main(void)
 	CHECK(window_create(ctx, &(struct window_desc){.width = 320, .height = 240, .title = "cavr test", .vsync = true},
 	                    &win) == CV_OK);
 	if (!win) return test_finish();
+	struct app_scene *scene = NULL;
+	CHECK(app_testscene_create(0.0f, &scene) == CV_OK);
 	uint32_t first_generation = window_swapchain_generation(win);
-	CHECK(app_run_testscene(ctx, win, &(struct app_loop_desc){.frames = CAPTURE_FRAME + 2, .fixed_fps = FPS,
-	                                                           .after_frame = drive}) == CV_OK);
+	CHECK(app_run(ctx, win, scene, &(struct app_loop_desc){.frames = CAPTURE_FRAME + 2, .fixed_fps = FPS,
+	                                                       .after_frame = drive}) == CV_OK);
 	CHECK_MSG(generation_after_resize > first_generation, "swapchain not rebuilt after resize (%u -> %u)",
 	          first_generation, generation_after_resize);
 	CHECK(generation_after_vsync > generation_after_resize);
@@ -59,14 +61,14 @@ int main(void)
 		struct presenter *off = NULL;
 		CHECK(offscreen_create(ctx, &(struct offscreen_desc){.width = captured.width, .height = captured.height},
 		                       &off) == CV_OK);
-		CHECK(app_run_testscene(ctx, off, &(struct app_loop_desc){.frames = CAPTURE_FRAME + 1, .fixed_fps = FPS}) ==
-		      CV_OK);
+		CHECK(app_run(ctx, off, scene, &(struct app_loop_desc){.frames = CAPTURE_FRAME + 1, .fixed_fps = FPS}) == CV_OK);
 		CHECK(cv_image_match(&captured, offscreen_image(off),
 		                     &(struct cv_image_match){.tolerance = 8, .max_fraction = 0.005, .min_psnr_db = 40},
 		                     "window capture against offscreen") == CV_OK);
 		presenter_destroy(&off);
 	}
 	cv_image_fini(&captured);
+	app_scene_destroy(&scene, ctx);
 	presenter_destroy(&win);
 	CHECK_MSG(ctx->validation_messages == 0, "%u validation messages", ctx->validation_messages);
 	gpu_context_destroy(&ctx);

@@ -5,19 +5,47 @@
 #include "app/present.h"
 #include "render/render.h"
 
+/* What the frame loop shows. A scene records its GPU work (decodes) before the rendering pass and draws into it;
+ * its pipelines follow the presenter's format and sample count, which can change (a new swapchain). */
+struct app_scene {
+	enum cv_result (*prepare)(struct app_scene *s, struct gpu_context *ctx, VkFormat format,
+	                          VkSampleCountFlagBits samples);
+	void (*camera)(struct app_scene *s, float time_s, float aspect, struct render_view *out);
+	/* Work outside the rendering pass, e.g. decoding avatars for this view; may be NULL. */
+	enum cv_result (*update)(struct app_scene *s, struct gpu_context *ctx, VkCommandBuffer cmd,
+	                         const struct render_view *view, float time_s);
+	void (*draw)(struct app_scene *s, struct gpu_context *ctx, VkCommandBuffer cmd, const struct render_view *view,
+	             float time_s);
+	void (*destroy)(struct app_scene *s, struct gpu_context *ctx);
+	float clear_color[4]; /* linear */
+};
+
+static inline void app_scene_destroy(struct app_scene **s, struct gpu_context *ctx)
+{
+	if (*s) (*s)->destroy(*s, ctx);
+	*s = NULL;
+}
+
+/* The built-in test scene, seen from a camera orbiting from `camera_angle_deg` at 10 degrees per second. */
+enum cv_result app_testscene_create(float camera_angle_deg, struct app_scene **out);
+
+/* One avatar file decoded every frame for an orbiting camera; its expression drifts between random codes
+ * (drawn from the file's code statistics) unless `animate` is false. */
+enum cv_result app_avatar_scene_create(const char *path, uint32_t seed, bool animate, struct app_scene **out);
+
 struct app_loop_desc {
 	uint32_t frames;              /* stop after this many drawn frames; 0: until the presenter closes */
 	float fixed_fps;              /* > 0: time advances 1/fixed_fps per frame (deterministic output); else wall clock */
 	VkSampleCountFlagBits samples; /* 0: 4x when the device has it */
-	float camera_angle_deg;       /* starting orbit angle of the test-scene camera */
 	bool progress;                /* a progress bar on stderr */
 	/* Called after each drawn frame (tests resize, minimise and capture from here); may be NULL. */
 	void (*after_frame)(void *user, struct presenter *p, uint64_t frame);
 	void *user;
 };
 
-/* Runs the test scene through a presenter: poll, advance the clock, render, present. */
-enum cv_result app_run_testscene(struct gpu_context *ctx, struct presenter *p, const struct app_loop_desc *desc);
+/* The frame loop, the same for every presenter: poll, advance the clock, update, render, present. */
+enum cv_result app_run(struct gpu_context *ctx, struct presenter *p, struct app_scene *scene,
+                       const struct app_loop_desc *desc);
 
 /* The largest sample count up to `wanted` that colour and depth attachments both support. */
 VkSampleCountFlagBits app_pick_samples(struct gpu_context *ctx, VkSampleCountFlagBits wanted);

@@ -14,6 +14,7 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  render      render the built-in test scene (the default command)\n"
+	"  view AVATAR decode an avatar file on the GPU every frame and show it from an orbiting camera\n"
 	"  devices     list Vulkan devices and whether cavr can use them\n"
 	"  bench decode [--avatar FILE] [--participants 1,2,4,16] [--repeat N] [--f32] [--no-pytorch]\n"
 	"              GPU decode time, memory and GFLOP/s, beside PyTorch's CPU time for the same decode\n"
@@ -28,15 +29,17 @@ static const char usage[] =
 	"  --samples N         multisampling 1, 2, 4 or 8 (default 4)\n"
 	"  --no-vsync          present without waiting for vertical blank (window; V toggles it)\n"
 	"  --device NAME       use the Vulkan device whose name contains NAME (also $CAVR_DEVICE)\n"
+	"  --seed N            view: which random expressions the avatar shows (default 1)\n"
+	"  --still             view: hold the first expression\n"
 	"  --validation        enable the Vulkan validation layer (also $CAVR_VALIDATION=1)\n"
 	"  -v, --verbose       debug logging (also $CAVR_LOG=debug)\n"
 	"  -h, --help          this text\n"
 	"  --version           print the version\n";
 
 struct cli {
-	const char *command;
-	bool window, headless, vsync, validation;
-	uint32_t frames, width, height, samples;
+	const char *command, *input;
+	bool window, headless, vsync, validation, still;
+	uint32_t frames, width, height, samples, seed;
 	float fps;
 	const char *output, *device;
 };
@@ -72,14 +75,15 @@ static bool parse_size(const char *s, uint32_t *w, uint32_t *h)
 /* Returns -1 to go on, else the exit code. */
 static int parse(int argc, char **argv, struct cli *c)
 {
-	*c = (struct cli){.command = "render", .vsync = true, .fps = 30.0f, .samples = 4};
+	*c = (struct cli){.command = "render", .vsync = true, .fps = 30.0f, .samples = 4, .seed = 1};
 	int i = 1;
 	if (i < argc && argv[i][0] != '-') c->command = argv[i++];
+	if (i < argc && argv[i][0] != '-') c->input = argv[i++];
 	for (; i < argc; i++) {
 		const char *a = argv[i];
 		const char *next = i + 1 < argc ? argv[i + 1] : NULL;
 		bool takes = !strcmp(a, "--frames") || !strcmp(a, "--size") || !strcmp(a, "--output") ||
-		             !strcmp(a, "--fps") || !strcmp(a, "--samples") || !strcmp(a, "--device");
+		             !strcmp(a, "--fps") || !strcmp(a, "--samples") || !strcmp(a, "--device") || !strcmp(a, "--seed");
 		if (takes && !next) return bad_usage("option %s needs a value", a);
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			fputs(usage, stdout);
@@ -91,6 +95,7 @@ static int parse(int argc, char **argv, struct cli *c)
 		else if (!strcmp(a, "--headless")) c->headless = true;
 		else if (!strcmp(a, "--no-vsync")) c->vsync = false;
 		else if (!strcmp(a, "--validation")) c->validation = true;
+		else if (!strcmp(a, "--still")) c->still = true;
 		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) cv_log_set_level(CV_LOG_DEBUG);
 		else if (!strcmp(a, "--frames")) {
 			if (!parse_u32(next, 1, 10000000, &c->frames)) return bad_usage("--frames needs a positive count, not '%s'", next);
@@ -107,11 +112,16 @@ static int parse(int argc, char **argv, struct cli *c)
 			c->fps = strtof(next, &end);
 			if (*end || !(c->fps > 0 && c->fps <= 1000)) return bad_usage("--fps needs a rate in (0, 1000], not '%s'", next);
 			i++;
+		} else if (!strcmp(a, "--seed")) {
+			if (!parse_u32(next, 0, UINT32_MAX - 1024, &c->seed)) return bad_usage("--seed needs a number, not '%s'", next);
+			i++;
 		} else if (!strcmp(a, "--output")) c->output = argv[++i];
 		else if (!strcmp(a, "--device")) c->device = argv[++i];
 		else return bad_usage("unknown option '%s'", a);
 	}
 	if (c->window && c->headless) return bad_usage("%s", "--window and --headless exclude each other");
+	if (!strcmp(c->command, "view") && !c->input) return bad_usage("%s", "view needs an avatar file: cavr view FILE.cavatar");
+	if (strcmp(c->command, "view") && c->input) return bad_usage("unexpected argument '%s'", c->input);
 	return -1;
 }
 
@@ -127,7 +137,14 @@ static enum cv_result make_parent_dir(const char *path)
 	return CV_OK;
 }
 
-static enum cv_result run_render(const struct cli *c)
+static enum cv_result create_scene(const struct cli *c, struct app_scene **scene)
+{
+	if (!strcmp(c->command, "view")) return app_avatar_scene_create(c->input, c->seed, !c->still, scene);
+	return app_testscene_create(0.0f, scene);
+}
+
+/* Shows the command's scene in a window, or renders it to PNG files when there is no display. */
+static enum cv_result run_scene(const struct cli *c)
 {
 	const char *display = getenv("DISPLAY");
 	bool window = c->window || (!c->headless && display && display[0]);
@@ -138,8 +155,10 @@ static enum cv_result run_render(const struct cli *c)
 	}
 	struct gpu_context *ctx = NULL;
 	struct presenter *p = NULL;
+	struct app_scene *scene = NULL;
 	const char *output = c->output ? c->output : "cavr-output/frame_%04u.png";
-	enum cv_result r = gpu_context_create(&gd, &ctx);
+	enum cv_result r = create_scene(c, &scene);
+	if (r == CV_OK) r = gpu_context_create(&gd, &ctx);
 	if (r == CV_OK) {
 		CV_INFO("cavr: %s on %s", window ? "window" : "headless", ctx->properties.deviceName);
 		if (window)
@@ -160,10 +179,11 @@ static enum cv_result run_render(const struct cli *c)
 			.samples = (VkSampleCountFlagBits)c->samples,
 			.progress = !window,
 		};
-		r = app_run_testscene(ctx, p, &ld);
+		r = app_run(ctx, p, scene, &ld);
 		if (r == CV_OK && !window) CV_INFO("cavr: wrote %u frames to %s", ld.frames, output);
 	}
 	uint32_t validation_messages = ctx ? ctx->validation_messages : 0;
+	app_scene_destroy(&scene, ctx);
 	presenter_destroy(&p);
 	gpu_context_destroy(&ctx);
 	if (window) window_system_fini();
@@ -179,7 +199,7 @@ int app_main(int argc, char **argv)
 	int code = parse(argc, argv, &c);
 	if (code >= 0) return code;
 	enum cv_result r;
-	if (!strcmp(c.command, "render")) r = run_render(&c);
+	if (!strcmp(c.command, "render") || !strcmp(c.command, "view")) r = run_scene(&c);
 	else if (!strcmp(c.command, "devices")) r = gpu_list_devices();
 	else return bad_usage("unknown command '%s'", c.command);
 	return r == CV_OK ? 0 : 1;

@@ -1,4 +1,4 @@
-/* The frame loop: one piece of code for every presenter. */
+/* The frame loop: one piece of code for every presenter and every scene. */
 #include <stdio.h>
 
 #include "app.h"
@@ -23,13 +23,29 @@ static void progress_bar(uint64_t done, uint32_t total, double started)
 	if (done == total) fputc('\n', stderr);
 }
 
-enum cv_result app_run_testscene(struct gpu_context *ctx, struct presenter *p, const struct app_loop_desc *desc)
+/* Attachments and pipelines follow the presenter's size and format (a resized window, a new swapchain). */
+static enum cv_result match_target(struct gpu_context *ctx, struct app_scene *scene, struct render_attachments *a,
+                                   VkFormat *scene_format, const struct present_frame *f, VkSampleCountFlagBits samples)
+{
+	if (a->extent.width != f->extent.width || a->extent.height != f->extent.height || a->format != f->format) {
+		vkDeviceWaitIdle(ctx->device);
+		render_attachments_fini(ctx, a);
+		CV_TRY(render_attachments_init(ctx, a, f->extent, f->format, samples));
+	}
+	if (*scene_format != f->format) {
+		vkDeviceWaitIdle(ctx->device);
+		CV_TRY(scene->prepare(scene, ctx, f->format, samples));
+		*scene_format = f->format;
+	}
+	return CV_OK;
+}
+
+enum cv_result app_run(struct gpu_context *ctx, struct presenter *p, struct app_scene *scene,
+                       const struct app_loop_desc *desc)
 {
 	VkSampleCountFlagBits samples = app_pick_samples(ctx, desc->samples);
 	struct render_attachments attachments = {0};
-	struct render_testscene *scene = NULL;
 	VkFormat scene_format = VK_FORMAT_UNDEFINED;
-	const float clear[4] = {0.02f, 0.025f, 0.035f, 1.0f};
 	double started = cv_time_now();
 	uint64_t drawn = 0;
 	enum cv_result r = CV_OK;
@@ -37,29 +53,18 @@ enum cv_result app_run_testscene(struct gpu_context *ctx, struct presenter *p, c
 		struct present_frame f = {.index = drawn};
 		r = p->begin_frame(p, &f);
 		if (r != CV_OK || f.skip) continue;
-		/* Attachments and pipelines follow the presenter's size and format (a resized window, a new swapchain). */
-		if (attachments.extent.width != f.extent.width || attachments.extent.height != f.extent.height ||
-		    attachments.format != f.format) {
-			vkDeviceWaitIdle(ctx->device);
-			render_attachments_fini(ctx, &attachments);
-			r = render_attachments_init(ctx, &attachments, f.extent, f.format, samples);
-		}
-		if (r == CV_OK && scene_format != f.format) {
-			render_testscene_destroy(ctx, &scene);
-			r = render_testscene_create(ctx, f.format, samples, &scene);
-			scene_format = f.format;
-		}
+		float time_s = desc->fixed_fps > 0 ? (float)drawn / desc->fixed_fps : (float)(cv_time_now() - started);
+		struct render_view view;
+		scene->camera(scene, time_s, (float)f.extent.width / (float)f.extent.height, &view);
+		r = match_target(ctx, scene, &attachments, &scene_format, &f, samples);
+		if (r == CV_OK && scene->update) r = scene->update(scene, ctx, f.cmd, &view, time_s);
 		if (r != CV_OK) {
 			vkEndCommandBuffer(f.cmd);
 			break;
 		}
-		float time_s = desc->fixed_fps > 0 ? (float)drawn / desc->fixed_fps : (float)(cv_time_now() - started);
-		struct render_view view;
-		render_testscene_camera(&view, desc->camera_angle_deg + 10.0f * time_s,
-		                        (float)f.extent.width / (float)f.extent.height);
 		render_cmd_prepare(f.cmd, &attachments);
-		render_cmd_begin(f.cmd, &attachments, f.view, clear);
-		render_testscene_draw(ctx, f.cmd, scene, &view, time_s);
+		render_cmd_begin(f.cmd, &attachments, f.view, scene->clear_color);
+		scene->draw(scene, ctx, f.cmd, &view, time_s);
 		render_cmd_end(f.cmd);
 		r = p->end_frame(p, &f);
 		drawn++;
@@ -67,7 +72,6 @@ enum cv_result app_run_testscene(struct gpu_context *ctx, struct presenter *p, c
 		if (r == CV_OK && desc->after_frame) desc->after_frame(desc->user, p, drawn);
 	}
 	vkDeviceWaitIdle(ctx->device);
-	render_testscene_destroy(ctx, &scene);
 	render_attachments_fini(ctx, &attachments);
 	return r;
 }

@@ -46,4 +46,13 @@ void render_testscene_draw(struct gpu_context *ctx, VkCommandBuffer cmd, struct 
 /* The camera the test scene is shown with by default, orbiting by `angle_deg` around the scene. */
 void render_testscene_camera(struct render_view *v, float angle_deg, float aspect);
 
+/* Decoded avatars (struct avatar_outputs from avatar/decoder.h), drawn at a head pose. */
+struct avatar_outputs;
+struct render_avatar;
+enum cv_result render_avatar_create(struct gpu_context *ctx, VkFormat format, VkSampleCountFlagBits samples,
+                                    struct render_avatar **out);
+void render_avatar_destroy(struct gpu_context *ctx, struct render_avatar **avatar);
+void render_avatar_draw(struct gpu_context *ctx, VkCommandBuffer cmd, struct render_avatar *avatar,
+                        const struct render_view *view, const mat4 head_pose, const struct avatar_outputs *out);
+
 #endif
