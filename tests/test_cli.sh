@@ -40,6 +40,8 @@ expect view-no-file 2 'view needs an avatar file' -- "$cavr" view
 expect view-missing 1 "cannot open '/nonexistent/a.cavatar'" -- "$cavr" view /nonexistent/a.cavatar --headless
 printf 'not a safetensors file' >"$work/bad.cavatar"
 expect view-garbage 1 'bad.cavatar' -- "$cavr" view "$work/bad.cavatar" --headless
+expect stereo 0 'wrote 1 frames' -- "$cavr" --stereo --frames 1 --size 64x48 --output "$work/s.png"
+expect stereo-window 2 'renders headless' -- "$cavr" --stereo --window
 expect no-display 1 'cannot open a window' -- env DISPLAY=:4321 "$cavr" --window --frames 1
 
 echo "$passed passed, $failed failed"

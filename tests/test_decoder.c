@@ -225,7 +225,7 @@ static void test_render_outputs(void)
 	float *tex = malloc((size_t)t * t * 12), *pos = malloc((size_t)ref.vertices * 12);
 	CHECK(avatar_model_read(ctx, m, 0, pos, tex) == CV_OK);
 	struct gpu_image img = {.image = out.texture, .extent = {t, t}, .aspect = VK_IMAGE_ASPECT_COLOR_BIT};
-	CHECK(gpu_image_read(ctx, &img, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL, rgba) == CV_OK);
+	CHECK(gpu_image_read(ctx, &img, 0, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL, rgba) == CV_OK);
 	int worst = 0;
 	for (size_t i = 0; i < (size_t)t * t; i++)
 		for (int c = 0; c < 3; c++) {

@@ -8,13 +8,14 @@
 /* What the frame loop shows. A scene records its GPU work (decodes) before the rendering pass and draws into it;
  * its pipelines follow the presenter's format and sample count, which can change (a new swapchain). */
 struct app_scene {
-	enum cv_result (*prepare)(struct app_scene *s, struct gpu_context *ctx, VkFormat format,
-	                          VkSampleCountFlagBits samples);
+	enum cv_result (*prepare)(struct app_scene *s, struct gpu_context *ctx, const struct render_target_desc *target);
+	/* The scene's own camera (the centre of a stereo pair); a headset's presenter supplies its eyes instead. */
 	void (*camera)(struct app_scene *s, float time_s, float aspect, struct render_view *out);
-	/* Work outside the rendering pass, e.g. decoding avatars for this view; may be NULL. */
+	/* Work outside the rendering pass, e.g. decoding avatars for these views; may be NULL. */
 	enum cv_result (*update)(struct app_scene *s, struct gpu_context *ctx, VkCommandBuffer cmd,
-	                         const struct render_view *view, float time_s);
-	void (*draw)(struct app_scene *s, struct gpu_context *ctx, VkCommandBuffer cmd, const struct render_view *view,
+	                         const struct render_views *views, float time_s);
+	/* Draws every view at once; `views` is the uniform buffer pipelines bind at binding 0. */
+	void (*draw)(struct app_scene *s, struct gpu_context *ctx, VkCommandBuffer cmd, const struct gpu_buffer *views,
 	             float time_s);
 	void (*destroy)(struct app_scene *s, struct gpu_context *ctx);
 	float clear_color[4]; /* linear */
@@ -37,6 +38,7 @@ struct app_loop_desc {
 	uint32_t frames;              /* stop after this many drawn frames; 0: until the presenter closes */
 	float fixed_fps;              /* > 0: time advances 1/fixed_fps per frame (deterministic output); else wall clock */
 	VkSampleCountFlagBits samples; /* 0: 4x when the device has it */
+	float ipd;                    /* metres between the eyes of a stereo pair without a headset; 0: 0.064 */
 	bool progress;                /* a progress bar on stderr */
 	/* Called after each drawn frame (tests resize, minimise and capture from here); may be NULL. */
 	void (*after_frame)(void *user, struct presenter *p, uint64_t frame);

@@ -28,6 +28,7 @@ static const char usage[] =
 	"  --fps F             headless frame rate for the scene clock (default 30)\n"
 	"  --samples N         multisampling 1, 2, 4 or 8 (default 4)\n"
 	"  --no-vsync          present without waiting for vertical blank (window; V toggles it)\n"
+	"  --stereo            headless: render a stereo pair (64 mm apart), saved side by side\n"
 	"  --device NAME       use the Vulkan device whose name contains NAME (also $CAVR_DEVICE)\n"
 	"  --seed N            view: which random expressions the avatar shows (default 1)\n"
 	"  --still             view: hold the first expression\n"
@@ -38,7 +39,7 @@ static const char usage[] =
 
 struct cli {
 	const char *command, *input;
-	bool window, headless, vsync, validation, still;
+	bool window, headless, vsync, validation, still, stereo;
 	uint32_t frames, width, height, samples, seed;
 	float fps;
 	const char *output, *device;
@@ -96,6 +97,7 @@ static int parse(int argc, char **argv, struct cli *c)
 		else if (!strcmp(a, "--no-vsync")) c->vsync = false;
 		else if (!strcmp(a, "--validation")) c->validation = true;
 		else if (!strcmp(a, "--still")) c->still = true;
+		else if (!strcmp(a, "--stereo")) c->stereo = true;
 		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) cv_log_set_level(CV_LOG_DEBUG);
 		else if (!strcmp(a, "--frames")) {
 			if (!parse_u32(next, 1, 10000000, &c->frames)) return bad_usage("--frames needs a positive count, not '%s'", next);
@@ -120,6 +122,8 @@ static int parse(int argc, char **argv, struct cli *c)
 		else return bad_usage("unknown option '%s'", a);
 	}
 	if (c->window && c->headless) return bad_usage("%s", "--window and --headless exclude each other");
+	if (c->stereo && c->window) return bad_usage("%s", "--stereo renders headless (a window shows one view)");
+	if (c->stereo) c->headless = true;
 	if (!strcmp(c->command, "view") && !c->input) return bad_usage("%s", "view needs an avatar file: cavr view FILE.cavatar");
 	if (strcmp(c->command, "view") && c->input) return bad_usage("unexpected argument '%s'", c->input);
 	return -1;
@@ -169,6 +173,7 @@ static enum cv_result run_scene(const struct cli *c)
 			if (r == CV_OK)
 				r = offscreen_create(ctx, &(struct offscreen_desc){.width = c->width ? c->width : 640,
 				                                                   .height = c->height ? c->height : 360,
+				                                                   .view_count = c->stereo ? 2 : 1,
 				                                                   .png_pattern = output}, &p);
 		}
 	}

@@ -25,19 +25,40 @@ static void progress_bar(uint64_t done, uint32_t total, double started)
 
 /* Attachments and pipelines follow the presenter's size and format (a resized window, a new swapchain). */
 static enum cv_result match_target(struct gpu_context *ctx, struct app_scene *scene, struct render_attachments *a,
-                                   VkFormat *scene_format, const struct present_frame *f, VkSampleCountFlagBits samples)
+                                   struct render_target_desc *prepared, const struct present_frame *f,
+                                   VkSampleCountFlagBits samples)
 {
-	if (a->extent.width != f->extent.width || a->extent.height != f->extent.height || a->format != f->format) {
+	/* All views in one pass with multiview, else one pass per view reusing the same attachments. Eye by eye,
+	 * multisampled colour resolves into a one-layer image that is then copied into the eye's layer: lavapipe
+	 * resolves into layers above 0 of an array image wrongly. */
+	uint32_t pass_views = ctx->has_multiview ? f->view_count : 1;
+	bool own_resolve = pass_views < f->view_count && samples > VK_SAMPLE_COUNT_1_BIT;
+	if (a->extent.width != f->extent.width || a->extent.height != f->extent.height || a->format != f->format ||
+	    a->view_count != pass_views || (a->resolve.image != VK_NULL_HANDLE) != own_resolve) {
 		vkDeviceWaitIdle(ctx->device);
 		render_attachments_fini(ctx, a);
-		CV_TRY(render_attachments_init(ctx, a, f->extent, f->format, samples));
+		CV_TRY(render_attachments_init(ctx, a, f->extent, f->format, samples, pass_views, own_resolve));
 	}
-	if (*scene_format != f->format) {
+	if (prepared->format != f->format || prepared->view_count != pass_views) {
 		vkDeviceWaitIdle(ctx->device);
-		CV_TRY(scene->prepare(scene, ctx, f->format, samples));
-		*scene_format = f->format;
+		*prepared = (struct render_target_desc){.format = f->format, .samples = samples, .view_count = pass_views};
+		CV_TRY(scene->prepare(scene, ctx, prepared));
 	}
 	return CV_OK;
+}
+
+/* The frame's views: the presenter's (a headset's eyes), else the scene camera, split into eyes for stereo. */
+static void frame_views(struct app_scene *scene, const struct present_frame *f, float time_s, float ipd,
+                        struct render_views *out)
+{
+	if (f->views) {
+		*out = *f->views;
+		return;
+	}
+	struct render_view centre;
+	scene->camera(scene, time_s, (float)f->extent.width / (float)f->extent.height, &centre);
+	if (f->view_count > 1) render_views_stereo(out, &centre, ipd);
+	else *out = (struct render_views){.count = 1, .view = {centre}};
 }
 
 enum cv_result app_run(struct gpu_context *ctx, struct presenter *p, struct app_scene *scene,
@@ -45,27 +66,49 @@ enum cv_result app_run(struct gpu_context *ctx, struct presenter *p, struct app_
 {
 	VkSampleCountFlagBits samples = app_pick_samples(ctx, desc->samples);
 	struct render_attachments attachments = {0};
-	VkFormat scene_format = VK_FORMAT_UNDEFINED;
+	struct render_target_desc prepared = {0};
+	struct gpu_buffer view_buffers[RENDER_MAX_VIEWS] = {0}; /* one per pass */
 	double started = cv_time_now();
 	uint64_t drawn = 0;
-	enum cv_result r = CV_OK;
+	enum cv_result r = render_view_buffer_init(ctx, &view_buffers[0]);
+	if (r == CV_OK) r = render_view_buffer_init(ctx, &view_buffers[1]);
 	while (r == CV_OK && (desc->frames == 0 || drawn < desc->frames) && !p->should_close(p)) {
 		struct present_frame f = {.index = drawn};
 		r = p->begin_frame(p, &f);
 		if (r != CV_OK || f.skip) continue;
 		float time_s = desc->fixed_fps > 0 ? (float)drawn / desc->fixed_fps : (float)(cv_time_now() - started);
-		struct render_view view;
-		scene->camera(scene, time_s, (float)f.extent.width / (float)f.extent.height, &view);
-		r = match_target(ctx, scene, &attachments, &scene_format, &f, samples);
-		if (r == CV_OK && scene->update) r = scene->update(scene, ctx, f.cmd, &view, time_s);
+		struct render_views views;
+		frame_views(scene, &f, time_s, desc->ipd > 0 ? desc->ipd : 0.064f, &views);
+		r = match_target(ctx, scene, &attachments, &prepared, &f, samples);
+		if (r == CV_OK && scene->update) r = scene->update(scene, ctx, f.cmd, &views, time_s);
 		if (r != CV_OK) {
 			vkEndCommandBuffer(f.cmd);
 			break;
 		}
-		render_cmd_prepare(f.cmd, &attachments);
-		render_cmd_begin(f.cmd, &attachments, f.view, scene->clear_color);
-		scene->draw(scene, ctx, f.cmd, &view, time_s);
-		render_cmd_end(f.cmd);
+		if (attachments.view_count == views.count) {
+			render_cmd_update_views(f.cmd, &view_buffers[0], &views);
+			render_cmd_prepare(f.cmd, &attachments);
+			render_cmd_begin(f.cmd, &attachments, f.view, scene->clear_color);
+			scene->draw(scene, ctx, f.cmd, &view_buffers[0], time_s);
+			render_cmd_end(f.cmd);
+		} else {
+			for (uint32_t e = 0; e < views.count; e++) {
+				struct render_views one = {.count = 1, .view = {views.view[e]}};
+				render_cmd_update_views(f.cmd, &view_buffers[e], &one);
+			}
+			bool copy = attachments.resolve.image != VK_NULL_HANDLE;
+			for (uint32_t e = 0; e < views.count; e++) {
+				render_cmd_prepare(f.cmd, &attachments);
+				if (copy)
+					gpu_cmd_image_barrier(f.cmd, attachments.resolve.image, VK_IMAGE_ASPECT_COLOR_BIT,
+					                      VK_IMAGE_LAYOUT_UNDEFINED, VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL);
+				render_cmd_begin(f.cmd, &attachments, copy ? attachments.resolve.view : f.layer_views[e],
+				                 scene->clear_color);
+				scene->draw(scene, ctx, f.cmd, &view_buffers[e], time_s);
+				render_cmd_end(f.cmd);
+				if (copy) render_cmd_copy_resolve(f.cmd, &attachments, f.image, e);
+			}
+		}
 		r = p->end_frame(p, &f);
 		drawn++;
 		if (desc->progress && desc->frames) progress_bar(drawn, desc->frames, started);
@@ -73,5 +116,7 @@ enum cv_result app_run(struct gpu_context *ctx, struct presenter *p, struct app_
 	}
 	vkDeviceWaitIdle(ctx->device);
 	render_attachments_fini(ctx, &attachments);
+	gpu_buffer_fini(ctx, &view_buffers[0]);
+	gpu_buffer_fini(ctx, &view_buffers[1]);
 	return r;
 }

@@ -9,7 +9,9 @@ struct offscreen {
 	struct presenter base;
 	struct gpu_context *ctx;
 	struct gpu_image target;
-	struct cv_image last;
+	VkImageView layer_views[2];
+	struct cv_image last;    /* views side by side */
+	uint8_t *layer_pixels;   /* one view's readback */
 	const char *png_pattern;
 };
 
@@ -24,6 +26,8 @@ static enum cv_result offscreen_begin(struct presenter *p, struct present_frame 
 	f->view = o->target.view;
 	f->extent = o->target.extent;
 	f->format = o->target.format;
+	f->view_count = o->target.layers;
+	memcpy(f->layer_views, o->layer_views, sizeof(f->layer_views));
 	gpu_cmd_image_barrier(f->cmd, f->image, VK_IMAGE_ASPECT_COLOR_BIT, VK_IMAGE_LAYOUT_UNDEFINED,
 	                      VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL);
 	return CV_OK;
@@ -33,7 +37,13 @@ static enum cv_result offscreen_end(struct presenter *p, struct present_frame *f
 {
 	struct offscreen *o = (struct offscreen *)p;
 	CV_TRY(gpu_cmd_submit_wait(o->ctx, f->cmd));
-	CV_TRY(gpu_image_read(o->ctx, &o->target, VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL, o->last.pixels));
+	uint32_t w = o->target.extent.width, h = o->target.extent.height;
+	for (uint32_t layer = 0; layer < o->target.layers; layer++) {
+		CV_TRY(gpu_image_read(o->ctx, &o->target, layer, VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL, o->layer_pixels));
+		for (uint32_t y = 0; y < h; y++)
+			memcpy(&o->last.pixels[((size_t)y * o->last.width + (size_t)layer * w) * 4],
+			       &o->layer_pixels[(size_t)y * w * 4], (size_t)w * 4);
+	}
 	if (!o->png_pattern) return CV_OK;
 	char path[4096];
 	snprintf(path, sizeof(path), o->png_pattern, (unsigned)f->index);
@@ -49,16 +59,21 @@ static bool offscreen_should_close(struct presenter *p)
 static void offscreen_destroy(struct presenter *p)
 {
 	struct offscreen *o = (struct offscreen *)p;
+	for (int i = 0; i < 2; i++)
+		if (o->layer_views[i]) vkDestroyImageView(o->ctx->device, o->layer_views[i], NULL);
 	gpu_image_fini(o->ctx, &o->target);
 	cv_image_fini(&o->last);
+	free(o->layer_pixels);
 	free(o);
 }
 
 enum cv_result offscreen_create(struct gpu_context *ctx, const struct offscreen_desc *desc, struct presenter **out)
 {
 	*out = NULL;
+	uint32_t views = desc->view_count ? desc->view_count : 1;
 	if (desc->width == 0 || desc->height == 0 || desc->width > 16384 || desc->height > 16384)
 		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "offscreen size %ux%u is not in 1..16384", desc->width, desc->height);
+	if (views > RENDER_MAX_VIEWS) return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "%u views (at most %d)", views, RENDER_MAX_VIEWS);
 	struct offscreen *o = calloc(1, sizeof(*o));
 	if (!o) return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "offscreen presenter");
 	o->base = (struct presenter){
@@ -70,12 +85,17 @@ enum cv_result offscreen_create(struct gpu_context *ctx, const struct offscreen_
 	};
 	o->ctx = ctx;
 	o->png_pattern = desc->png_pattern;
-	enum cv_result r = cv_image_init(&o->last, desc->width, desc->height);
+	enum cv_result r = cv_image_init(&o->last, desc->width * views, desc->height);
+	o->layer_pixels = malloc((size_t)desc->width * desc->height * 4);
+	if (r == CV_OK && !o->layer_pixels) r = CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "offscreen readback");
 	if (r == CV_OK)
 		r = gpu_image_init(ctx, &o->target, &(struct gpu_image_desc){
-			.width = desc->width, .height = desc->height, .format = VK_FORMAT_R8G8B8A8_SRGB,
-			.usage = VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_TRANSFER_SRC_BIT,
+			.width = desc->width, .height = desc->height, .layers = views, .format = VK_FORMAT_R8G8B8A8_SRGB,
+			.usage = VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_TRANSFER_SRC_BIT |
+			         VK_IMAGE_USAGE_TRANSFER_DST_BIT,
 			.name = "offscreen target"});
+	for (uint32_t v = 0; views > 1 && v < views && r == CV_OK; v++)
+		r = gpu_image_view_create(ctx, &o->target, VK_FORMAT_R8G8B8A8_SRGB, 0, 1, v, "offscreen layer", &o->layer_views[v]);
 	if (r != CV_OK) {
 		offscreen_destroy(&o->base);
 		return r;

@@ -7,13 +7,18 @@
 
 #include "core/image.h"
 #include "gpu/gpu.h"
+#include "render/render.h"
 
 struct present_frame {
 	VkCommandBuffer cmd;  /* recording; submitted by end_frame */
-	VkImage image;        /* in COLOR_ATTACHMENT_OPTIMAL when begin_frame returns */
+	VkImage image;        /* in COLOR_ATTACHMENT_OPTIMAL when begin_frame returns; one layer per view, and
+	                         transfer-dst usage when there are two (eye-by-eye drawing copies into layers) */
 	VkImageView view;
 	VkExtent2D extent;
 	VkFormat format;
+	uint32_t view_count;  /* 1, or 2 for a stereo pair */
+	VkImageView layer_views[2]; /* one view of each layer, for drawing a stereo pair one eye at a time */
+	const struct render_views *views; /* the eyes' views from the presenter (a headset), or NULL: the scene's camera */
 	uint64_t index;
 	bool skip;            /* nothing to draw this time (window minimised): the loop skips the frame */
 };
@@ -56,11 +61,12 @@ uint32_t window_swapchain_generation(struct presenter *p); /* bumps each time th
 
 /* ---- offscreen ---- */
 struct offscreen_desc {
-	uint32_t width, height;
+	uint32_t width, height;  /* of each view */
+	uint32_t view_count;     /* 0 or 1: mono; 2: a stereo pair, saved side by side (left | right) */
 	const char *png_pattern; /* printf pattern with one %u (frame index) or a plain path; NULL: no files */
 };
 enum cv_result offscreen_create(struct gpu_context *ctx, const struct offscreen_desc *desc, struct presenter **out);
-/* The last rendered frame (valid after end_frame). */
+/* The last rendered frame, views side by side (valid after end_frame). */
 const struct cv_image *offscreen_image(struct presenter *p);
 
 #endif

@@ -46,14 +46,13 @@ static void code_at(struct avatar_scene *a, float time_s)
 	}
 }
 
-static enum cv_result avatar_prepare(struct app_scene *s, struct gpu_context *ctx, VkFormat format,
-                                     VkSampleCountFlagBits samples)
+static enum cv_result avatar_prepare(struct app_scene *s, struct gpu_context *ctx, const struct render_target_desc *target)
 {
 	struct avatar_scene *a = (struct avatar_scene *)s;
 	render_avatar_destroy(ctx, &a->renderer);
 	if (!a->kernels) CV_TRY(avatar_kernels_create(ctx, NULL, &a->kernels));
 	if (!a->model) CV_TRY(avatar_model_create(ctx, a->kernels, a->file, &(struct avatar_model_desc){0}, &a->model));
-	return render_avatar_create(ctx, format, samples, &a->renderer);
+	return render_avatar_create(ctx, target, &a->renderer);
 }
 
 static void avatar_camera(struct app_scene *s, float time_s, float aspect, struct render_view *out)
@@ -66,26 +65,30 @@ static void avatar_camera(struct app_scene *s, float time_s, float aspect, struc
 }
 
 static enum cv_result avatar_update(struct app_scene *s, struct gpu_context *ctx, VkCommandBuffer cmd,
-                                    const struct render_view *view, float time_s)
+                                    const struct render_views *views, float time_s)
 {
 	struct avatar_scene *a = (struct avatar_scene *)s;
-	/* The head stands at the origin of its own frame, so the view direction is camera minus head centre. */
-	vec3 dir;
-	glm_vec3_sub((float *)view->eye, a->centre, dir);
+	/* One decode for a stereo pair, from the centre eye (see README: the eyes differ from it by ~60 dB). The head
+	 * stands at the origin of its own frame, so the view direction is the camera minus the head centre. */
+	vec3 eye, dir;
+	glm_vec3_copy((float *)views->view[0].eye, eye);
+	if (views->count > 1) glm_vec3_center((float *)views->view[0].eye, (float *)views->view[1].eye, eye);
+	glm_vec3_sub(eye, a->centre, dir);
 	code_at(a, time_s);
 	CV_TRY(avatar_model_set_input(a->model, 0, a->code, a->latent, dir));
+	mat4 head = GLM_MAT4_IDENTITY_INIT;
+	render_avatar_set_poses(cmd, a->renderer, &head, 1);
 	return avatar_model_record(ctx, a->model, cmd, 1, NULL);
 }
 
 static void avatar_draw(struct app_scene *s, struct gpu_context *ctx, VkCommandBuffer cmd,
-                        const struct render_view *view, float time_s)
+                        const struct gpu_buffer *views, float time_s)
 {
 	(void)time_s;
 	struct avatar_scene *a = (struct avatar_scene *)s;
 	struct avatar_outputs out;
 	avatar_model_outputs(a->model, 0, &out);
-	mat4 identity = GLM_MAT4_IDENTITY_INIT;
-	render_avatar_draw(ctx, cmd, a->renderer, view, identity, &out);
+	render_avatar_draw(ctx, cmd, a->renderer, views, 0, &out);
 }
 
 static void avatar_destroy(struct app_scene *s, struct gpu_context *ctx)

@@ -212,6 +212,7 @@ static enum cv_result window_begin(struct presenter *p, struct present_frame *f)
 	f->view = w->views[w->image_index];
 	f->extent = w->extent;
 	f->format = w->surface_format.format;
+	f->view_count = 1;
 	gpu_cmd_image_barrier(f->cmd, f->image, VK_IMAGE_ASPECT_COLOR_BIT, VK_IMAGE_LAYOUT_UNDEFINED,
 	                      VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL);
 	return CV_OK;

@@ -517,7 +517,7 @@ static enum cv_result batch_init(struct gpu_context *ctx, struct avatar_model *m
 			         VK_IMAGE_USAGE_TRANSFER_DST_BIT,
 			.name = name});
 		if (r == CV_OK)
-			r = gpu_image_view_create(ctx, &b->textures[i], VK_FORMAT_R8G8B8A8_UNORM, 0, 1, name, &b->storage_views[i]);
+			r = gpu_image_view_create(ctx, &b->textures[i], VK_FORMAT_R8G8B8A8_UNORM, 0, 1, 0, name, &b->storage_views[i]);
 		bytes += (uint64_t)a->texture * a->texture * 4 * 4 / 3;
 	}
 	m->memory.shared_bytes = before;

@@ -41,6 +41,7 @@ struct gpu_context {
 	bool has_sampler_anisotropy;
 	bool has_timestamps;
 	bool has_float16;       /* shaderFloat16 + 16-bit storage: f16 weights read natively */
+	bool has_multiview;     /* stereo in one pass; false where the driver gets it wrong (see gpu_context.c) */
 	VkDebugUtilsMessengerEXT messenger;
 	uint32_t validation_messages; /* validation errors and warnings seen; tests require 0 */
 	PFN_vkSetDebugUtilsObjectNameEXT set_object_name;
@@ -97,6 +98,7 @@ struct gpu_image {
 	uint32_t mip_levels;
 	VkSampleCountFlagBits samples;
 	VkImageAspectFlags aspect;
+	uint32_t layers; /* > 1: a 2D array (one layer per view for multiview) */
 };
 
 struct gpu_image_desc {
@@ -104,6 +106,7 @@ struct gpu_image_desc {
 	VkFormat format;
 	VkImageUsageFlags usage;
 	uint32_t mip_levels;           /* 0 means 1 */
+	uint32_t layers;               /* 0 means 1 */
 	VkSampleCountFlagBits samples; /* 0 means 1 */
 	VkImageCreateFlags flags;      /* e.g. MUTABLE_FORMAT for a second view of another format */
 	const char *name;
@@ -111,15 +114,22 @@ struct gpu_image_desc {
 
 enum cv_result gpu_image_init(struct gpu_context *ctx, struct gpu_image *img, const struct gpu_image_desc *desc);
 void gpu_image_fini(struct gpu_context *ctx, struct gpu_image *img);
-/* Another view of a colour image: `format` (compatible, MUTABLE_FORMAT images) over mips base..base+count-1. */
+/* Another 2D view of an image: `format` (compatible, MUTABLE_FORMAT images) over mips base..base+count-1 of one
+ * layer. */
 enum cv_result gpu_image_view_create(struct gpu_context *ctx, const struct gpu_image *img, VkFormat format,
-                                     uint32_t base_mip, uint32_t mip_count, const char *name, VkImageView *out);
-/* Reads mip 0 of a 4-byte-per-texel colour image in `layout` into tightly packed rows. */
-enum cv_result gpu_image_read(struct gpu_context *ctx, struct gpu_image *img, VkImageLayout layout, void *pixels);
+                                     uint32_t base_mip, uint32_t mip_count, uint32_t layer, const char *name,
+                                     VkImageView *out);
+/* Reads mip 0 of one layer of a 4-byte-per-texel colour image in `layout` into tightly packed rows. */
+enum cv_result gpu_image_read(struct gpu_context *ctx, struct gpu_image *img, uint32_t layer, VkImageLayout layout,
+                              void *pixels);
 /* A full-image layout transition for all mips (synchronization2, conservative stages). */
 void gpu_cmd_image_barrier(VkCommandBuffer cmd, VkImage image, VkImageAspectFlags aspect, VkImageLayout from,
                            VkImageLayout to);
 
+/* Writes a small buffer (<= 64 KiB) inside the command stream, ordered after earlier reads in `readers` stages
+ * and before later ones; call outside a rendering pass. */
+void gpu_cmd_update_buffer(VkCommandBuffer cmd, struct gpu_buffer *buf, const void *data, VkDeviceSize size,
+                           VkPipelineStageFlags2 readers);
 /* Makes compute shader writes visible to later compute, graphics (vertex, index, sampled) and transfer reads. */
 void gpu_cmd_compute_barrier(VkCommandBuffer cmd);
 /* Fills mips 1.. of a colour image from mip 0 by linear blits; mip 0 is in `from`, all mips end in `to`. */

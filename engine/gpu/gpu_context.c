@@ -221,6 +221,12 @@ static enum cv_result create_device(struct gpu_context *ctx, const struct gpu_co
 
 	/* Enable only what cavr uses; optional features switch faster shader variants on. */
 	ctx->has_float16 = f12.shaderFloat16 && f11.storageBuffer16BitAccess;
+	/* lavapipe (Mesa 22.3) rasterises the second view of a multiview pass wrongly where triangles cross the
+	 * frustum's edges (a floor vanishes from the right eye), so stereo there is drawn as one pass per eye. */
+	VkPhysicalDeviceVulkan12Properties p12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_PROPERTIES};
+	VkPhysicalDeviceProperties2 props = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &p12};
+	vkGetPhysicalDeviceProperties2(ctx->physical_device, &props);
+	ctx->has_multiview = f11.multiview && p12.driverID != VK_DRIVER_ID_MESA_LLVMPIPE;
 	ctx->has_sampler_anisotropy = have.features.samplerAnisotropy;
 	VkPhysicalDeviceVulkan11Features e11 = {
 		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,

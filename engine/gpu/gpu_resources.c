@@ -166,6 +166,7 @@ enum cv_result gpu_image_init(struct gpu_context *ctx, struct gpu_image *img, co
 	img->mip_levels = desc->mip_levels ? desc->mip_levels : 1;
 	img->samples = desc->samples ? desc->samples : VK_SAMPLE_COUNT_1_BIT;
 	img->aspect = format_aspect(desc->format);
+	img->layers = desc->layers ? desc->layers : 1;
 	VkImageCreateInfo ii = {
 		.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO,
 		.imageType = VK_IMAGE_TYPE_2D,
@@ -173,7 +174,7 @@ enum cv_result gpu_image_init(struct gpu_context *ctx, struct gpu_image *img, co
 		.extent = {desc->width, desc->height, 1},
 		.flags = desc->flags,
 		.mipLevels = img->mip_levels,
-		.arrayLayers = 1,
+		.arrayLayers = img->layers,
 		.samples = img->samples,
 		.tiling = VK_IMAGE_TILING_OPTIMAL,
 		.usage = desc->usage,
@@ -199,9 +200,9 @@ enum cv_result gpu_image_init(struct gpu_context *ctx, struct gpu_image *img, co
 			.sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO,
 			.pNext = &usage,
 			.image = img->image,
-			.viewType = VK_IMAGE_VIEW_TYPE_2D,
+			.viewType = img->layers > 1 ? VK_IMAGE_VIEW_TYPE_2D_ARRAY : VK_IMAGE_VIEW_TYPE_2D,
 			.format = desc->format,
-			.subresourceRange = {img->aspect, 0, img->mip_levels, 0, 1},
+			.subresourceRange = {img->aspect, 0, img->mip_levels, 0, img->layers},
 		};
 		r = GPU_CHECK(vkCreateImageView(ctx->device, &vi, NULL, &img->view));
 		GPU_NAME(ctx, VK_OBJECT_TYPE_IMAGE_VIEW, img->view, "%s view", name);
@@ -219,14 +220,15 @@ void gpu_image_fini(struct gpu_context *ctx, struct gpu_image *img)
 }
 
 enum cv_result gpu_image_view_create(struct gpu_context *ctx, const struct gpu_image *img, VkFormat format,
-                                     uint32_t base_mip, uint32_t mip_count, const char *name, VkImageView *out)
+                                     uint32_t base_mip, uint32_t mip_count, uint32_t layer, const char *name,
+                                     VkImageView *out)
 {
 	VkImageViewCreateInfo vi = {
 		.sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO,
 		.image = img->image,
 		.viewType = VK_IMAGE_VIEW_TYPE_2D,
 		.format = format,
-		.subresourceRange = {img->aspect, base_mip, mip_count, 0, 1},
+		.subresourceRange = {img->aspect, base_mip, mip_count, layer, 1},
 	};
 	GPU_TRY(vkCreateImageView(ctx->device, &vi, NULL, out));
 	GPU_NAME(ctx, VK_OBJECT_TYPE_IMAGE_VIEW, *out, "%s", name);
@@ -259,6 +261,29 @@ void gpu_cmd_image_barrier(VkCommandBuffer cmd, VkImage image, VkImageAspectFlag
 {
 	image_barrier(cmd, image, (VkImageSubresourceRange){aspect, 0, VK_REMAINING_MIP_LEVELS, 0, VK_REMAINING_ARRAY_LAYERS},
 	              from, to);
+}
+
+void gpu_cmd_update_buffer(VkCommandBuffer cmd, struct gpu_buffer *buf, const void *data, VkDeviceSize size,
+                           VkPipelineStageFlags2 readers)
+{
+	VkMemoryBarrier2 b = {
+		.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER_2,
+		.srcStageMask = readers,
+		.srcAccessMask = VK_ACCESS_2_SHADER_READ_BIT | VK_ACCESS_2_UNIFORM_READ_BIT,
+		.dstStageMask = VK_PIPELINE_STAGE_2_TRANSFER_BIT,
+		.dstAccessMask = VK_ACCESS_2_TRANSFER_WRITE_BIT,
+	};
+	VkDependencyInfo dep = {.sType = VK_STRUCTURE_TYPE_DEPENDENCY_INFO, .memoryBarrierCount = 1, .pMemoryBarriers = &b};
+	vkCmdPipelineBarrier2(cmd, &dep);
+	vkCmdUpdateBuffer(cmd, buf->buffer, 0, size, data);
+	b = (VkMemoryBarrier2){
+		.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER_2,
+		.srcStageMask = VK_PIPELINE_STAGE_2_TRANSFER_BIT,
+		.srcAccessMask = VK_ACCESS_2_TRANSFER_WRITE_BIT,
+		.dstStageMask = readers,
+		.dstAccessMask = VK_ACCESS_2_SHADER_READ_BIT | VK_ACCESS_2_UNIFORM_READ_BIT,
+	};
+	vkCmdPipelineBarrier2(cmd, &dep);
 }
 
 void gpu_cmd_compute_barrier(VkCommandBuffer cmd)
@@ -304,8 +329,11 @@ void gpu_cmd_generate_mips(VkCommandBuffer cmd, const struct gpu_image *img, VkI
 	gpu_cmd_image_barrier(cmd, img->image, VK_IMAGE_ASPECT_COLOR_BIT, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, to);
 }
 
-enum cv_result gpu_image_read(struct gpu_context *ctx, struct gpu_image *img, VkImageLayout layout, void *pixels)
+enum cv_result gpu_image_read(struct gpu_context *ctx, struct gpu_image *img, uint32_t layer, VkImageLayout layout,
+                              void *pixels)
 {
+	if (layer >= (img->layers ? img->layers : 1))
+		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "layer %u of an image with %u", layer, img->layers);
 	VkDeviceSize size = (VkDeviceSize)img->extent.width * img->extent.height * 4;
 	struct gpu_buffer staging;
 	CV_TRY(gpu_buffer_init(ctx, &staging, &(struct gpu_buffer_desc){.size = size, .host_visible = true, .name = "readback"}));
@@ -314,7 +342,7 @@ enum cv_result gpu_image_read(struct gpu_context *ctx, struct gpu_image *img, Vk
 	if (r == CV_OK) {
 		gpu_cmd_image_barrier(cmd, img->image, img->aspect, layout, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
 		VkBufferImageCopy region = {
-			.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1},
+			.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, layer, 1},
 			.imageExtent = {img->extent.width, img->extent.height, 1},
 		};
 		vkCmdCopyImageToBuffer(cmd, img->image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, staging.buffer, 1, &region);

@@ -1,6 +1,7 @@
-/* render: draws scenes into views. A presenter (offscreen image, window swapchain, later OpenXR) hands the
- * renderer an output image; the renderer owns its multisampled colour and depth attachments and resolves into
- * the output. Views carry their own matrices so one frame can be drawn for one or two eyes. */
+/* render: draws scenes into views. A presenter (offscreen image, window swapchain, OpenXR swapchain) hands the
+ * renderer an output image with one layer per view; the renderer owns its multisampled colour and depth
+ * attachments and resolves into the output. One view is a window or a headless frame; two are a stereo pair
+ * drawn in one pass with VK_KHR_multiview (shaders pick their view's matrices by gl_ViewIndex). */
 #ifndef CAVR_RENDER_H
 #define CAVR_RENDER_H
 
@@ -8,17 +9,22 @@
 
 #include "gpu/gpu.h"
 
-/* Multisampled colour + depth for one output size and format. */
+#define RENDER_MAX_VIEWS 2
+
+/* Multisampled colour + depth for one output size, format and view count. */
 struct render_attachments {
 	struct gpu_image color; /* multisampled; unused when samples == 1 */
 	struct gpu_image depth;
+	struct gpu_image resolve; /* a one-layer resolve target, for drawing a stereo pair eye by eye (see loop.c) */
 	VkExtent2D extent;
 	VkFormat format;
 	VkSampleCountFlagBits samples;
+	uint32_t view_count; /* views drawn in one pass (multiview); a stereo pair drawn eye by eye reuses one */
 };
 
 enum cv_result render_attachments_init(struct gpu_context *ctx, struct render_attachments *a, VkExtent2D extent,
-                                       VkFormat format, VkSampleCountFlagBits samples);
+                                       VkFormat format, VkSampleCountFlagBits samples, uint32_t view_count,
+                                       bool own_resolve);
 void render_attachments_fini(struct gpu_context *ctx, struct render_attachments *a);
 
 struct render_view {
@@ -27,32 +33,63 @@ struct render_view {
 	vec3 eye;        /* world position of the camera */
 };
 
+struct render_views {
+	uint32_t count; /* 1 or 2 */
+	struct render_view view[RENDER_MAX_VIEWS];
+};
+
 /* A camera looking from `eye` at `target`; vertical field of view in degrees. */
 void render_view_look_at(struct render_view *v, const vec3 eye, const vec3 target, float fov_y_deg, float aspect);
+/* Two eyes `ipd` metres apart around a centre view, looking parallel (for stereo without a headset). */
+void render_views_stereo(struct render_views *out, const struct render_view *centre, float ipd);
 
-/* Begins dynamic rendering into the attachments, resolving into `output` (in COLOR_ATTACHMENT_OPTIMAL). */
-void render_cmd_begin(VkCommandBuffer cmd, struct render_attachments *a, VkImageView output, const float clear_rgba[4]);
-void render_cmd_end(VkCommandBuffer cmd);
+/* The per-frame view matrices as the shaders see them (uniform buffer, binding 0 of every scene pipeline). */
+struct render_view_uniforms {
+	mat4 view_proj[RENDER_MAX_VIEWS];
+	vec4 eye[RENDER_MAX_VIEWS];
+};
+enum cv_result render_view_buffer_init(struct gpu_context *ctx, struct gpu_buffer *buf);
+/* Writes the views into the buffer inside the command stream; call outside a rendering pass. */
+void render_cmd_update_views(VkCommandBuffer cmd, struct gpu_buffer *buf, const struct render_views *views);
+
 /* Layout changes of the renderer's own attachments at the start of a frame. */
 void render_cmd_prepare(VkCommandBuffer cmd, struct render_attachments *a);
+/* Begins dynamic rendering of the attachments' views, resolving into `output` (COLOR_ATTACHMENT_OPTIMAL; with
+ * several views, an array view with one layer per view). */
+void render_cmd_begin(VkCommandBuffer cmd, struct render_attachments *a, VkImageView output, const float clear_rgba[4]);
+void render_cmd_end(VkCommandBuffer cmd);
+/* Copies the attachments' own resolve target into one layer of `image` (COLOR_ATTACHMENT_OPTIMAL). */
+void render_cmd_copy_resolve(VkCommandBuffer cmd, struct render_attachments *a, VkImage image, uint32_t layer);
 
-/* The built-in test scene: a floor, a cube, a sphere and a pillar under a key light. */
+/* Pipelines of scenes share this description of the target. */
+struct render_target_desc {
+	VkFormat format;
+	VkSampleCountFlagBits samples;
+	uint32_t view_count; /* views drawn in one pass (multiview); a stereo pair drawn eye by eye reuses one */
+};
+
+/* The built-in test scene: a floor, two cubes and a sphere under a key light. */
 struct render_testscene;
-enum cv_result render_testscene_create(struct gpu_context *ctx, VkFormat format, VkSampleCountFlagBits samples,
+enum cv_result render_testscene_create(struct gpu_context *ctx, const struct render_target_desc *target,
                                        struct render_testscene **out);
 void render_testscene_destroy(struct gpu_context *ctx, struct render_testscene **scene);
+/* Moves the objects to time `time_s`; call outside the rendering pass. */
+void render_testscene_update(VkCommandBuffer cmd, struct render_testscene *scene, float time_s);
 void render_testscene_draw(struct gpu_context *ctx, VkCommandBuffer cmd, struct render_testscene *scene,
-                           const struct render_view *view, float time_s);
+                           const struct gpu_buffer *views);
 /* The camera the test scene is shown with by default, orbiting by `angle_deg` around the scene. */
 void render_testscene_camera(struct render_view *v, float angle_deg, float aspect);
 
-/* Decoded avatars (struct avatar_outputs from avatar/decoder.h), drawn at a head pose. */
+/* Decoded avatars (struct avatar_outputs from avatar/decoder.h), drawn at head poses. */
+#define RENDER_MAX_AVATARS 16
 struct avatar_outputs;
 struct render_avatar;
-enum cv_result render_avatar_create(struct gpu_context *ctx, VkFormat format, VkSampleCountFlagBits samples,
+enum cv_result render_avatar_create(struct gpu_context *ctx, const struct render_target_desc *target,
                                     struct render_avatar **out);
 void render_avatar_destroy(struct gpu_context *ctx, struct render_avatar **avatar);
+/* Sets the head poses of this frame's avatars (index i for the i-th drawn); call outside the rendering pass. */
+void render_avatar_set_poses(VkCommandBuffer cmd, struct render_avatar *avatar, const mat4 *poses, uint32_t count);
 void render_avatar_draw(struct gpu_context *ctx, VkCommandBuffer cmd, struct render_avatar *avatar,
-                        const struct render_view *view, const mat4 head_pose, const struct avatar_outputs *out);
+                        const struct gpu_buffer *views, uint32_t pose_index, const struct avatar_outputs *out);
 
 #endif

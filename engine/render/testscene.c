@@ -31,7 +31,7 @@ struct scene_object {
 
 struct render_testscene {
 	struct gpu_pipeline pipeline;
-	struct gpu_buffer vertices, indices;
+	struct gpu_buffer vertices, indices, models;
 	struct scene_object objects[4];
 	uint32_t object_count;
 };
@@ -113,7 +113,7 @@ static void add_object(struct render_testscene *s, struct mesh_builder *m, uint3
 	o->spin = spin;
 }
 
-enum cv_result render_testscene_create(struct gpu_context *ctx, VkFormat format, VkSampleCountFlagBits samples,
+enum cv_result render_testscene_create(struct gpu_context *ctx, const struct render_target_desc *target,
                                        struct render_testscene **out)
 {
 	*out = NULL;
@@ -146,17 +146,19 @@ enum cv_result render_testscene_create(struct gpu_context *ctx, VkFormat format,
 		{VK_FORMAT_R32G32B32_SFLOAT, offsetof(struct scene_vertex, normal)},
 		{VK_FORMAT_R32G32B32_SFLOAT, offsetof(struct scene_vertex, color)},
 	};
+	const VkDescriptorType bindings[2] = {VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER};
 	enum cv_result r = gpu_pipeline_graphics_init(ctx, &s->pipeline, &(struct gpu_graphics_pipeline_desc){
 		.vertex = GPU_SHADER(testscene_vert),
 		.fragment = GPU_SHADER(testscene_frag),
-		.layout = {.push_constant_size = 2 * sizeof(mat4), .name = "test scene"},
+		.layout = {.bindings = bindings, .binding_count = 2, .name = "test scene"},
 		.vertex_stride = sizeof(struct scene_vertex),
 		.attributes = attrs,
 		.attribute_count = 3,
-		.color_format = format,
+		.color_format = target->format,
 		.depth_format = VK_FORMAT_D32_SFLOAT,
-		.samples = samples,
+		.samples = target->samples,
 		.cull_mode = VK_CULL_MODE_BACK_BIT,
+		.view_mask = target->view_count > 1 ? (1u << target->view_count) - 1 : 0,
 	});
 	if (r == CV_OK)
 		r = gpu_buffer_init(ctx, &s->vertices, &(struct gpu_buffer_desc){
@@ -166,6 +168,9 @@ enum cv_result render_testscene_create(struct gpu_context *ctx, VkFormat format,
 		r = gpu_buffer_init(ctx, &s->indices, &(struct gpu_buffer_desc){
 			.size = m.index_count * sizeof(uint32_t), .usage = VK_BUFFER_USAGE_INDEX_BUFFER_BIT,
 			.name = "test scene indices"});
+	if (r == CV_OK)
+		r = gpu_buffer_init(ctx, &s->models, &(struct gpu_buffer_desc){
+			.size = 4 * sizeof(mat4), .usage = VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT, .name = "test scene models"});
 	if (r == CV_OK) r = gpu_buffer_write(ctx, &s->vertices, 0, m.vertices, s->vertices.size);
 	if (r == CV_OK) r = gpu_buffer_write(ctx, &s->indices, 0, m.indices, s->indices.size);
 	free(m.vertices);
@@ -185,29 +190,33 @@ void render_testscene_destroy(struct gpu_context *ctx, struct render_testscene *
 	gpu_pipeline_fini(ctx, &s->pipeline);
 	gpu_buffer_fini(ctx, &s->vertices);
 	gpu_buffer_fini(ctx, &s->indices);
+	gpu_buffer_fini(ctx, &s->models);
 	free(s);
 	*ps = NULL;
 }
 
-void render_testscene_draw(struct gpu_context *ctx, VkCommandBuffer cmd, struct render_testscene *s,
-                           const struct render_view *view, float time_s)
+void render_testscene_update(VkCommandBuffer cmd, struct render_testscene *s, float time_s)
 {
-	struct {
-		mat4 view_proj, model;
-	} push;
-	glm_mat4_mul((vec4 *)view->projection, (vec4 *)view->view, push.view_proj);
-	gpu_cmd_bind(ctx, cmd, &s->pipeline, NULL, NULL, 0);
+	mat4 models[4];
+	for (uint32_t i = 0; i < s->object_count; i++) {
+		const struct scene_object *o = &s->objects[i];
+		glm_translate_make(models[i], (float *)o->position);
+		glm_rotate_y(models[i], o->spin * time_s + 0.5f * (o->spin != 0.0f), models[i]);
+		glm_scale_uni(models[i], o->scale);
+	}
+	gpu_cmd_update_buffer(cmd, &s->models, models, s->object_count * sizeof(mat4), VK_PIPELINE_STAGE_2_VERTEX_SHADER_BIT);
+}
+
+void render_testscene_draw(struct gpu_context *ctx, VkCommandBuffer cmd, struct render_testscene *s,
+                           const struct gpu_buffer *views)
+{
+	gpu_cmd_bind(ctx, cmd, &s->pipeline, (struct gpu_binding[]){{.buffer = views}, {.buffer = &s->models}}, NULL, 0);
 	VkDeviceSize zero = 0;
 	vkCmdBindVertexBuffers(cmd, 0, 1, &s->vertices.buffer, &zero);
 	vkCmdBindIndexBuffer(cmd, s->indices.buffer, 0, VK_INDEX_TYPE_UINT32);
 	for (uint32_t i = 0; i < s->object_count; i++) {
 		const struct scene_object *o = &s->objects[i];
-		glm_translate_make(push.model, (float *)o->position);
-		glm_rotate_y(push.model, o->spin * time_s + 0.5f * (o->spin != 0.0f), push.model);
-		glm_scale_uni(push.model, o->scale);
-		vkCmdPushConstants(cmd, s->pipeline.layout, VK_SHADER_STAGE_VERTEX_BIT | VK_SHADER_STAGE_FRAGMENT_BIT, 0,
-		                   sizeof(push), &push);
-		vkCmdDrawIndexed(cmd, o->index_count, 1, o->first_index, 0, 0);
+		vkCmdDrawIndexed(cmd, o->index_count, 1, o->first_index, 0, i); /* instance i: object i's matrix */
 	}
 }
 
