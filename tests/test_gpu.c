@@ -122,6 +122,41 @@ static void test_adopt(void)
 	CHECK(adopted == NULL);
 }
 
+/* What an OpenXR runtime does with cavr's plans: creates the instance and device from them; cavr adopts both,
+ * keeps the plan's features and validation, and leaves the handles to their creator. */
+static void test_plans_as_a_runtime_uses_them(void)
+{
+	struct gpu_instance_plan ip;
+	struct gpu_device_plan dp;
+	CHECK(gpu_instance_plan(&(struct gpu_context_desc){0}, &ip) == CV_OK);
+	VkInstance instance = VK_NULL_HANDLE;
+	CHECK(vkCreateInstance(&ip.info, NULL, &instance) == VK_SUCCESS);
+	if (!instance) return;
+	uint32_t n = 1;
+	VkPhysicalDevice pd = VK_NULL_HANDLE;
+	vkEnumeratePhysicalDevices(instance, &n, &pd);
+	VkDevice device = VK_NULL_HANDLE;
+	CHECK(pd && gpu_device_plan(pd, false, &dp) == CV_OK);
+	CHECK(pd && vkCreateDevice(pd, &dp.info, NULL, &device) == VK_SUCCESS);
+	struct gpu_context *adopted = NULL;
+	if (device)
+		CHECK(gpu_context_create(&(struct gpu_context_desc){.adopt = {instance, pd, device, 0, &ip, &dp}}, &adopted) ==
+		      CV_OK);
+	if (adopted) {
+		CHECK(adopted->validation == ip.validation && adopted->queue_family == dp.queue_family);
+		float v = 5.0f, back = 0;
+		struct gpu_buffer b;
+		CHECK(gpu_buffer_init(adopted, &b, &(struct gpu_buffer_desc){.size = 4, .name = "planned"}) == CV_OK);
+		CHECK(gpu_buffer_write(adopted, &b, 0, &v, 4) == CV_OK && gpu_buffer_read(adopted, &b, 0, &back, 4) == CV_OK);
+		CHECK(back == 5.0f);
+		gpu_buffer_fini(adopted, &b);
+		CHECK(adopted->validation_messages == 0);
+		gpu_context_destroy(&adopted);
+	}
+	if (device) vkDestroyDevice(device, NULL);
+	vkDestroyInstance(instance, NULL);
+}
+
 int main(void)
 {
 	if (gpu_context_create(&(struct gpu_context_desc){0}, &ctx) != CV_OK) {
@@ -133,6 +168,7 @@ int main(void)
 	RUN(test_compute_and_timer);
 	RUN(test_missing_device);
 	RUN(test_adopt);
+	RUN(test_plans_as_a_runtime_uses_them);
 	CHECK_MSG(ctx->validation_messages == 0, "%u validation messages", ctx->validation_messages);
 	gpu_context_destroy(&ctx);
 	return test_finish();

@@ -11,20 +11,53 @@
 
 #include "core/core.h"
 
+struct gpu_instance_plan;
+struct gpu_device_plan;
+
 struct gpu_context_desc {
 	const char *device_name;   /* substring of the device name; NULL: $CAVR_DEVICE, else the best device */
 	bool validation;           /* Khronos validation layer; also on when $CAVR_VALIDATION=1 */
 	const char *const *instance_extensions; /* extra ones, e.g. from glfwGetRequiredInstanceExtensions */
 	uint32_t instance_extension_count;
 	bool present;              /* the device must be able to present (window swapchains) */
-	/* Adopting: when device is set, cavr uses these handles and never destroys them. */
+	/* Adopting: when device is set, cavr uses these handles and never destroys them. Made from cavr's plans
+	 * (below) they carry what was enabled; without plans, only the queue family is known. */
 	struct {
 		VkInstance instance;
 		VkPhysicalDevice physical_device;
 		VkDevice device;
 		uint32_t queue_family;
+		const struct gpu_instance_plan *instance_plan;
+		const struct gpu_device_plan *device_plan;
 	} adopt;
 };
+
+/* What cavr asks of an instance and a device, as create infos for whoever creates them: cavr itself, or an
+ * OpenXR runtime (xrCreateVulkanInstanceKHR / xrCreateVulkanDeviceKHR). The create infos point into the plan:
+ * keep a plan in place (no copies) while its info is in use. */
+struct gpu_instance_plan {
+	VkApplicationInfo app;
+	const char *layers[1];
+	const char *extensions[16];
+	VkInstanceCreateInfo info;
+	bool validation, debug_utils;
+};
+enum cv_result gpu_instance_plan(const struct gpu_context_desc *desc, struct gpu_instance_plan *plan);
+
+struct gpu_device_plan {
+	float priority;
+	VkDeviceQueueCreateInfo queue;
+	const char *extensions[2];
+	VkPhysicalDeviceVulkan11Features f11;
+	VkPhysicalDeviceVulkan12Features f12;
+	VkPhysicalDeviceVulkan13Features f13;
+	VkPhysicalDeviceFeatures2 features;
+	VkDeviceCreateInfo info;
+	uint32_t queue_family;
+	bool float16, anisotropy, multiview;
+};
+/* Fails, naming what is missing, when the physical device cannot run cavr. */
+enum cv_result gpu_device_plan(VkPhysicalDevice physical_device, bool present, struct gpu_device_plan *plan);
 
 struct gpu_context {
 	VkInstance instance;

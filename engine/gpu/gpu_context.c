@@ -60,63 +60,58 @@ static bool validation_wanted(const struct gpu_context_desc *desc)
 	return desc->validation || (env && env[0] == '1');
 }
 
-static enum cv_result create_instance(struct gpu_context *ctx, const struct gpu_context_desc *desc)
+enum cv_result gpu_instance_plan(const struct gpu_context_desc *desc, struct gpu_instance_plan *plan)
 {
-	const char *layers[1];
-	uint32_t layer_count = 0;
-	if (ctx->validation) {
+	memset(plan, 0, sizeof(*plan));
+	plan->validation = validation_wanted(desc);
+	if (plan->validation) {
 		if (!has_layer(VALIDATION_LAYER))
 			return CV_FAIL(CV_ERROR_UNSUPPORTED,
 			               "validation asked for but %s is not installed (Debian: vulkan-validationlayers)",
 			               VALIDATION_LAYER);
-		layers[layer_count++] = VALIDATION_LAYER;
+		plan->layers[0] = VALIDATION_LAYER;
 	}
-	const char *exts[16];
-	uint32_t ext_count = 0;
 	if (desc->instance_extension_count > 15) return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "too many instance extensions");
+	uint32_t n = 0;
 	for (uint32_t i = 0; i < desc->instance_extension_count; i++) {
 		if (!has_extension(NULL, NULL, desc->instance_extensions[i]))
 			return CV_FAIL(CV_ERROR_UNSUPPORTED, "the Vulkan loader lacks instance extension %s",
 			               desc->instance_extensions[i]);
-		exts[ext_count++] = desc->instance_extensions[i];
+		plan->extensions[n++] = desc->instance_extensions[i];
 	}
-	ctx->has_debug_utils = has_extension(NULL, NULL, VK_EXT_DEBUG_UTILS_EXTENSION_NAME) ||
-	                       (ctx->validation && has_extension(NULL, VALIDATION_LAYER, VK_EXT_DEBUG_UTILS_EXTENSION_NAME));
-	if (ctx->has_debug_utils) exts[ext_count++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
-
-	VkApplicationInfo app = {
+	plan->debug_utils = has_extension(NULL, NULL, VK_EXT_DEBUG_UTILS_EXTENSION_NAME) ||
+	                    (plan->validation && has_extension(NULL, VALIDATION_LAYER, VK_EXT_DEBUG_UTILS_EXTENSION_NAME));
+	if (plan->debug_utils) plan->extensions[n++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+	plan->app = (VkApplicationInfo){
 		.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
 		.pApplicationName = "cavr",
 		.pEngineName = "cavr",
 		.apiVersion = VK_API_VERSION_1_3,
 	};
-	VkInstanceCreateInfo info = {
+	plan->info = (VkInstanceCreateInfo){
 		.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-		.pApplicationInfo = &app,
-		.enabledLayerCount = layer_count,
-		.ppEnabledLayerNames = layers,
-		.enabledExtensionCount = ext_count,
-		.ppEnabledExtensionNames = exts,
+		.pApplicationInfo = &plan->app,
+		.enabledLayerCount = plan->validation ? 1 : 0,
+		.ppEnabledLayerNames = plan->layers,
+		.enabledExtensionCount = n,
+		.ppEnabledExtensionNames = plan->extensions,
 	};
-	VkResult vr = vkCreateInstance(&info, NULL, &ctx->instance);
-	if (vr == VK_ERROR_INCOMPATIBLE_DRIVER)
-		return CV_FAIL(CV_ERROR_UNSUPPORTED, "no Vulkan driver found (Debian: mesa-vulkan-drivers gives lavapipe)");
-	GPU_TRY(vr);
+	return CV_OK;
+}
 
-	if (ctx->has_debug_utils && ctx->validation) {
-		PFN_vkCreateDebugUtilsMessengerEXT create = (PFN_vkCreateDebugUtilsMessengerEXT)vkGetInstanceProcAddr(
-			ctx->instance, "vkCreateDebugUtilsMessengerEXT");
-		VkDebugUtilsMessengerCreateInfoEXT mi = {
-			.sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
-			.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
-			                   VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
-			.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
-			               VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT,
-			.pfnUserCallback = debug_callback,
-			.pUserData = ctx,
-		};
-		if (create) GPU_TRY(create(ctx->instance, &mi, NULL, &ctx->messenger));
-	}
+/* Validation messages go through cavr's log and are counted (tests require none). */
+static enum cv_result create_messenger(struct gpu_context *ctx)
+{
+	PFN_vkCreateDebugUtilsMessengerEXT create = (PFN_vkCreateDebugUtilsMessengerEXT)vkGetInstanceProcAddr(
+		ctx->instance, "vkCreateDebugUtilsMessengerEXT");
+	VkDebugUtilsMessengerCreateInfoEXT mi = {
+		.sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
+		.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+		.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT,
+		.pfnUserCallback = debug_callback,
+		.pUserData = ctx,
+	};
+	if (create) GPU_TRY(create(ctx->instance, &mi, NULL, &ctx->messenger));
 	return CV_OK;
 }
 
@@ -132,13 +127,13 @@ static const char *device_type_name(VkPhysicalDeviceType t)
 }
 
 /* Why a device cannot run cavr, or NULL when it can; *family receives the queue family to use. */
-static const char *device_unsuitable(const struct gpu_context_desc *desc, VkPhysicalDevice pd, uint32_t *family)
+static const char *device_unsuitable(VkPhysicalDevice pd, bool present, uint32_t *family)
 {
 	VkPhysicalDeviceProperties props;
 	vkGetPhysicalDeviceProperties(pd, &props);
 	if (props.apiVersion < VK_API_VERSION_1_3) return "Vulkan 1.3 is not supported";
 	if (!has_extension(pd, NULL, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME)) return "VK_KHR_push_descriptor is missing";
-	if (desc->present && !has_extension(pd, NULL, VK_KHR_SWAPCHAIN_EXTENSION_NAME)) return "VK_KHR_swapchain is missing";
+	if (present && !has_extension(pd, NULL, VK_KHR_SWAPCHAIN_EXTENSION_NAME)) return "VK_KHR_swapchain is missing";
 	VkPhysicalDeviceVulkan13Features f13 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES};
 	VkPhysicalDeviceFeatures2 f = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f13};
 	vkGetPhysicalDeviceFeatures2(pd, &f);
@@ -156,6 +151,69 @@ static const char *device_unsuitable(const struct gpu_context_desc *desc, VkPhys
 		}
 	}
 	return "no queue family does both graphics and compute";
+}
+
+enum cv_result gpu_device_plan(VkPhysicalDevice pd, bool present, struct gpu_device_plan *plan)
+{
+	memset(plan, 0, sizeof(*plan));
+	const char *why = device_unsuitable(pd, present, &plan->queue_family);
+	if (why) {
+		VkPhysicalDeviceProperties props;
+		vkGetPhysicalDeviceProperties(pd, &props);
+		return CV_FAIL(CV_ERROR_UNSUPPORTED, "Vulkan device '%s' cannot run cavr: %s", props.deviceName, why);
+	}
+	VkPhysicalDeviceVulkan11Features f11 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
+	VkPhysicalDeviceVulkan12Features f12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES, .pNext = &f11};
+	VkPhysicalDeviceFeatures2 have = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f12};
+	vkGetPhysicalDeviceFeatures2(pd, &have);
+	/* Enable only what cavr uses; optional features switch faster shader variants on. */
+	plan->float16 = f12.shaderFloat16 && f11.storageBuffer16BitAccess;
+	plan->anisotropy = have.features.samplerAnisotropy;
+	/* lavapipe (Mesa 22.3) rasterises the second view of a multiview pass wrongly where triangles cross the
+	 * frustum's edges (a floor vanishes from the right eye), so stereo there is drawn as one pass per eye. */
+	VkPhysicalDeviceVulkan12Properties p12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_PROPERTIES};
+	VkPhysicalDeviceProperties2 props = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &p12};
+	vkGetPhysicalDeviceProperties2(pd, &props);
+	plan->multiview = f11.multiview && p12.driverID != VK_DRIVER_ID_MESA_LLVMPIPE;
+	plan->f11 = (VkPhysicalDeviceVulkan11Features){
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
+		.storageBuffer16BitAccess = plan->float16,
+		.multiview = f11.multiview,
+	};
+	plan->f12 = (VkPhysicalDeviceVulkan12Features){
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
+		.pNext = &plan->f11,
+		.shaderFloat16 = plan->float16,
+	};
+	plan->f13 = (VkPhysicalDeviceVulkan13Features){
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
+		.pNext = &plan->f12,
+		.dynamicRendering = VK_TRUE,
+		.synchronization2 = VK_TRUE,
+	};
+	plan->features = (VkPhysicalDeviceFeatures2){
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+		.pNext = &plan->f13,
+		.features = {.samplerAnisotropy = plan->anisotropy},
+	};
+	plan->extensions[0] = VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME;
+	plan->extensions[1] = VK_KHR_SWAPCHAIN_EXTENSION_NAME;
+	plan->priority = 1.0f;
+	plan->queue = (VkDeviceQueueCreateInfo){
+		.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+		.queueFamilyIndex = plan->queue_family,
+		.queueCount = 1,
+		.pQueuePriorities = &plan->priority,
+	};
+	plan->info = (VkDeviceCreateInfo){
+		.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+		.pNext = &plan->features,
+		.queueCreateInfoCount = 1,
+		.pQueueCreateInfos = &plan->queue,
+		.enabledExtensionCount = present ? 2 : 1,
+		.ppEnabledExtensionNames = plan->extensions,
+	};
+	return CV_OK;
 }
 
 static int device_rank(VkPhysicalDeviceType t)
@@ -188,7 +246,7 @@ static enum cv_result pick_device(struct gpu_context *ctx, const struct gpu_cont
 		vkGetPhysicalDeviceProperties(devices[i], &props);
 		if (wanted && !strstr(props.deviceName, wanted)) continue;
 		uint32_t family = 0;
-		const char *why = device_unsuitable(desc, devices[i], &family);
+		const char *why = device_unsuitable(devices[i], desc->present, &family);
 		if (why) {
 			CV_DEBUG("skipping Vulkan device '%s': %s", props.deviceName, why);
 			last_reason = why;
@@ -200,7 +258,6 @@ static enum cv_result pick_device(struct gpu_context *ctx, const struct gpu_cont
 		if (rank > best_rank) {
 			best_rank = rank;
 			ctx->physical_device = devices[i];
-			ctx->queue_family = family;
 		}
 	}
 	if (best_rank < 0) {
@@ -208,65 +265,6 @@ static enum cv_result pick_device(struct gpu_context *ctx, const struct gpu_cont
 			return CV_FAIL(CV_ERROR_UNSUPPORTED, "Vulkan device '%s' cannot run cavr: %s", last_name, last_reason);
 		return CV_FAIL(CV_ERROR_UNSUPPORTED, "no Vulkan device matches '%s' (see `cavr devices`)", wanted);
 	}
-	return CV_OK;
-}
-
-static enum cv_result create_device(struct gpu_context *ctx, const struct gpu_context_desc *desc)
-{
-	VkPhysicalDeviceVulkan11Features f11 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
-	VkPhysicalDeviceVulkan12Features f12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES, .pNext = &f11};
-	VkPhysicalDeviceVulkan13Features f13 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES, .pNext = &f12};
-	VkPhysicalDeviceFeatures2 have = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f13};
-	vkGetPhysicalDeviceFeatures2(ctx->physical_device, &have);
-
-	/* Enable only what cavr uses; optional features switch faster shader variants on. */
-	ctx->has_float16 = f12.shaderFloat16 && f11.storageBuffer16BitAccess;
-	/* lavapipe (Mesa 22.3) rasterises the second view of a multiview pass wrongly where triangles cross the
-	 * frustum's edges (a floor vanishes from the right eye), so stereo there is drawn as one pass per eye. */
-	VkPhysicalDeviceVulkan12Properties p12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_PROPERTIES};
-	VkPhysicalDeviceProperties2 props = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &p12};
-	vkGetPhysicalDeviceProperties2(ctx->physical_device, &props);
-	ctx->has_multiview = f11.multiview && p12.driverID != VK_DRIVER_ID_MESA_LLVMPIPE;
-	ctx->has_sampler_anisotropy = have.features.samplerAnisotropy;
-	VkPhysicalDeviceVulkan11Features e11 = {
-		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
-		.storageBuffer16BitAccess = ctx->has_float16,
-		.multiview = f11.multiview,
-	};
-	VkPhysicalDeviceVulkan12Features e12 = {
-		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
-		.pNext = &e11,
-		.shaderFloat16 = ctx->has_float16,
-		.hostQueryReset = f12.hostQueryReset,
-	};
-	VkPhysicalDeviceVulkan13Features e13 = {
-		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
-		.pNext = &e12,
-		.dynamicRendering = VK_TRUE,
-		.synchronization2 = VK_TRUE,
-	};
-	VkPhysicalDeviceFeatures2 enable = {
-		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
-		.pNext = &e13,
-		.features = {.samplerAnisotropy = have.features.samplerAnisotropy},
-	};
-	const char *exts[2] = {VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME, VK_KHR_SWAPCHAIN_EXTENSION_NAME};
-	float priority = 1.0f;
-	VkDeviceQueueCreateInfo qi = {
-		.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
-		.queueFamilyIndex = ctx->queue_family,
-		.queueCount = 1,
-		.pQueuePriorities = &priority,
-	};
-	VkDeviceCreateInfo info = {
-		.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-		.pNext = &enable,
-		.queueCreateInfoCount = 1,
-		.pQueueCreateInfos = &qi,
-		.enabledExtensionCount = desc->present ? 2 : 1,
-		.ppEnabledExtensionNames = exts,
-	};
-	GPU_TRY(vkCreateDevice(ctx->physical_device, &info, NULL, &ctx->device));
 	return CV_OK;
 }
 
@@ -303,6 +301,34 @@ static enum cv_result finish_context(struct gpu_context *ctx)
 	return CV_OK;
 }
 
+/* Takes what the plans say the instance and device have. */
+static void apply_plans(struct gpu_context *ctx, const struct gpu_instance_plan *ip, const struct gpu_device_plan *dp)
+{
+	ctx->validation = ip->validation;
+	ctx->has_debug_utils = ip->debug_utils;
+	ctx->queue_family = dp->queue_family;
+	ctx->has_float16 = dp->float16;
+	ctx->has_sampler_anisotropy = dp->anisotropy;
+	ctx->has_multiview = dp->multiview;
+}
+
+static enum cv_result create_handles(struct gpu_context *ctx, const struct gpu_context_desc *desc)
+{
+	struct gpu_instance_plan ip;
+	struct gpu_device_plan dp;
+	CV_TRY(gpu_instance_plan(desc, &ip));
+	VkResult vr = vkCreateInstance(&ip.info, NULL, &ctx->instance);
+	if (vr == VK_ERROR_INCOMPATIBLE_DRIVER)
+		return CV_FAIL(CV_ERROR_UNSUPPORTED, "no Vulkan driver found (Debian: mesa-vulkan-drivers gives lavapipe)");
+	GPU_TRY(vr);
+	CV_TRY(pick_device(ctx, desc));
+	CV_TRY(gpu_device_plan(ctx->physical_device, desc->present, &dp));
+	apply_plans(ctx, &ip, &dp);
+	if (ctx->validation && ctx->has_debug_utils) CV_TRY(create_messenger(ctx));
+	GPU_TRY(vkCreateDevice(ctx->physical_device, &dp.info, NULL, &ctx->device));
+	return CV_OK;
+}
+
 enum cv_result gpu_context_create(const struct gpu_context_desc *desc, struct gpu_context **out)
 {
 	*out = NULL;
@@ -313,15 +339,17 @@ enum cv_result gpu_context_create(const struct gpu_context_desc *desc, struct gp
 		ctx->instance = desc->adopt.instance;
 		ctx->physical_device = desc->adopt.physical_device;
 		ctx->device = desc->adopt.device;
-		ctx->queue_family = desc->adopt.queue_family;
-		ctx->has_debug_utils = vkGetInstanceProcAddr(ctx->instance, "vkSetDebugUtilsObjectNameEXT") != NULL;
-		r = finish_context(ctx);
+		r = CV_OK;
+		if (desc->adopt.instance_plan && desc->adopt.device_plan) {
+			apply_plans(ctx, desc->adopt.instance_plan, desc->adopt.device_plan);
+			if (ctx->validation && ctx->has_debug_utils) r = create_messenger(ctx);
+		} else {
+			ctx->queue_family = desc->adopt.queue_family;
+		}
+		if (r == CV_OK) r = finish_context(ctx);
 	} else {
 		ctx->owns_handles = true;
-		ctx->validation = validation_wanted(desc);
-		r = create_instance(ctx, desc);
-		if (r == CV_OK) r = pick_device(ctx, desc);
-		if (r == CV_OK) r = create_device(ctx, desc);
+		r = create_handles(ctx, desc);
 		if (r == CV_OK) r = finish_context(ctx);
 	}
 	if (r != CV_OK) {
@@ -338,15 +366,13 @@ void gpu_context_destroy(struct gpu_context **pctx)
 	if (!ctx) return;
 	if (ctx->device) vkDeviceWaitIdle(ctx->device);
 	if (ctx->command_pool) vkDestroyCommandPool(ctx->device, ctx->command_pool, NULL);
-	if (ctx->owns_handles) {
-		if (ctx->device) vkDestroyDevice(ctx->device, NULL);
-		if (ctx->messenger) {
-			PFN_vkDestroyDebugUtilsMessengerEXT destroy = (PFN_vkDestroyDebugUtilsMessengerEXT)vkGetInstanceProcAddr(
-				ctx->instance, "vkDestroyDebugUtilsMessengerEXT");
-			if (destroy) destroy(ctx->instance, ctx->messenger, NULL);
-		}
-		if (ctx->instance) vkDestroyInstance(ctx->instance, NULL);
+	if (ctx->owns_handles && ctx->device) vkDestroyDevice(ctx->device, NULL);
+	if (ctx->messenger) {
+		PFN_vkDestroyDebugUtilsMessengerEXT destroy = (PFN_vkDestroyDebugUtilsMessengerEXT)vkGetInstanceProcAddr(
+			ctx->instance, "vkDestroyDebugUtilsMessengerEXT");
+		if (destroy) destroy(ctx->instance, ctx->messenger, NULL);
 	}
+	if (ctx->owns_handles && ctx->instance) vkDestroyInstance(ctx->instance, NULL);
 	free(ctx);
 	*pctx = NULL;
 }
@@ -363,12 +389,11 @@ enum cv_result gpu_list_devices(void)
 	VkPhysicalDevice devices[16];
 	if (n > 16) n = 16;
 	vkEnumeratePhysicalDevices(instance, &n, devices);
-	struct gpu_context_desc desc = {0};
 	for (uint32_t i = 0; i < n; i++) {
 		VkPhysicalDeviceProperties p;
 		vkGetPhysicalDeviceProperties(devices[i], &p);
 		uint32_t family;
-		const char *why = device_unsuitable(&desc, devices[i], &family);
+		const char *why = device_unsuitable(devices[i], false, &family);
 		printf("%u: %s (%s, Vulkan %u.%u)%s%s\n", i, p.deviceName, device_type_name(p.deviceType),
 		       VK_API_VERSION_MAJOR(p.apiVersion), VK_API_VERSION_MINOR(p.apiVersion), why ? ": unusable, " : "",
 		       why ? why : "");
