@@ -42,6 +42,8 @@ printf 'not a safetensors file' >"$work/bad.cavatar"
 expect view-garbage 1 'bad.cavatar' -- "$cavr" view "$work/bad.cavatar" --headless
 expect stereo 0 'wrote 1 frames' -- "$cavr" --stereo --frames 1 --size 64x48 --output "$work/s.png"
 expect stereo-window 2 'renders headless' -- "$cavr" --stereo --window
+expect no-xr-runtime 1 'no OpenXR runtime is active' -- env XR_RUNTIME_JSON=/nonexistent/runtime.json "$cavr" --xr --frames 1
+expect xr-and-window 2 'exclude each other' -- "$cavr" --xr --window
 expect no-display 1 'cannot open a window' -- env DISPLAY=:4321 "$cavr" --window --frames 1
 
 echo "$passed passed, $failed failed"

@@ -55,7 +55,13 @@ VkSampleCountFlagBits app_pick_samples(struct gpu_context *ctx, VkSampleCountFla
 /* `cavr bench ARGS...` (ARGS after the word bench); returns the process exit code. */
 int app_bench(int argc, char **argv);
 
+/* Presenters that live outside the engine (the OpenXR one, in xr/), handed in by the executable so the engine
+ * never depends on them. A presenter made here owns the gpu_context it returns. */
+struct app_hooks {
+	enum cv_result (*xr_create)(bool validation, struct gpu_context **ctx, struct presenter **out);
+};
+
 /* `cavr ARGS...`; returns the process exit code. */
-int app_main(int argc, char **argv);
+int app_main(int argc, char **argv, const struct app_hooks *hooks);
 
 #endif

@@ -21,6 +21,7 @@ static const char usage[] =
 	"\n"
 	"options:\n"
 	"  --window            show a window (the default when a display is available)\n"
+	"  --xr                show it in a headset through the active OpenXR runtime\n"
 	"  --headless          render offscreen and write PNG files (the default without a display)\n"
 	"  --frames N          stop after N frames (headless default 30; window default: until closed)\n"
 	"  --size WxH          output size (headless default 640x360, window default 1280x720)\n"
@@ -39,7 +40,7 @@ static const char usage[] =
 
 struct cli {
 	const char *command, *input;
-	bool window, headless, vsync, validation, still, stereo;
+	bool window, headless, vsync, validation, still, stereo, xr;
 	uint32_t frames, width, height, samples, seed;
 	float fps;
 	const char *output, *device;
@@ -94,6 +95,7 @@ static int parse(int argc, char **argv, struct cli *c)
 			return 0;
 		} else if (!strcmp(a, "--window")) c->window = true;
 		else if (!strcmp(a, "--headless")) c->headless = true;
+		else if (!strcmp(a, "--xr")) c->xr = true;
 		else if (!strcmp(a, "--no-vsync")) c->vsync = false;
 		else if (!strcmp(a, "--validation")) c->validation = true;
 		else if (!strcmp(a, "--still")) c->still = true;
@@ -121,7 +123,8 @@ static int parse(int argc, char **argv, struct cli *c)
 		else if (!strcmp(a, "--device")) c->device = argv[++i];
 		else return bad_usage("unknown option '%s'", a);
 	}
-	if (c->window && c->headless) return bad_usage("%s", "--window and --headless exclude each other");
+	if ((c->window && c->headless) || (c->xr && (c->window || c->headless || c->stereo)))
+		return bad_usage("%s", "--window, --headless (or --stereo) and --xr exclude each other");
 	if (c->stereo && c->window) return bad_usage("%s", "--stereo renders headless (a window shows one view)");
 	if (c->stereo) c->headless = true;
 	if (!strcmp(c->command, "view") && !c->input) return bad_usage("%s", "view needs an avatar file: cavr view FILE.cavatar");
@@ -147,11 +150,12 @@ static enum cv_result create_scene(const struct cli *c, struct app_scene **scene
 	return app_testscene_create(0.0f, scene);
 }
 
-/* Shows the command's scene in a window, or renders it to PNG files when there is no display. */
-static enum cv_result run_scene(const struct cli *c)
+/* Shows the command's scene in a headset, in a window, or renders it to PNG files when there is no display. */
+static enum cv_result run_scene(const struct cli *c, const struct app_hooks *hooks)
 {
 	const char *display = getenv("DISPLAY");
-	bool window = c->window || (!c->headless && display && display[0]);
+	bool window = !c->xr && (c->window || (!c->headless && display && display[0]));
+	if (c->xr && !(hooks && hooks->xr_create)) return CV_FAIL(CV_ERROR_UNSUPPORTED, "this cavr was built without OpenXR");
 	struct gpu_context_desc gd = {.device_name = c->device, .validation = c->validation, .present = window};
 	if (window) {
 		CV_TRY(window_system_init());
@@ -162,10 +166,13 @@ static enum cv_result run_scene(const struct cli *c)
 	struct app_scene *scene = NULL;
 	const char *output = c->output ? c->output : "cavr-output/frame_%04u.png";
 	enum cv_result r = create_scene(c, &scene);
-	if (r == CV_OK) r = gpu_context_create(&gd, &ctx);
+	if (r == CV_OK && c->xr) r = hooks->xr_create(c->validation, &ctx, &p);
+	else if (r == CV_OK) r = gpu_context_create(&gd, &ctx);
 	if (r == CV_OK) {
-		CV_INFO("cavr: %s on %s", window ? "window" : "headless", ctx->properties.deviceName);
-		if (window)
+		CV_INFO("cavr: %s on %s", c->xr ? "OpenXR" : window ? "window" : "headless", ctx->properties.deviceName);
+		if (c->xr) {
+			/* the presenter is ready */
+		} else if (window)
 			r = window_create(ctx, &(struct window_desc){.width = c->width, .height = c->height, .title = "cavr",
 			                                             .vsync = c->vsync}, &p);
 		else {
@@ -179,17 +186,18 @@ static enum cv_result run_scene(const struct cli *c)
 	}
 	if (r == CV_OK) {
 		struct app_loop_desc ld = {
-			.frames = c->frames ? c->frames : (window ? 0 : 30),
-			.fixed_fps = window ? 0.0f : c->fps,
+			.frames = c->frames ? c->frames : (window || c->xr ? 0 : 30),
+			.fixed_fps = window || c->xr ? 0.0f : c->fps,
 			.samples = (VkSampleCountFlagBits)c->samples,
-			.progress = !window,
+			.progress = !window && !c->xr,
 		};
 		r = app_run(ctx, p, scene, &ld);
-		if (r == CV_OK && !window) CV_INFO("cavr: wrote %u frames to %s", ld.frames, output);
+		if (r == CV_OK && !window && !c->xr) CV_INFO("cavr: wrote %u frames to %s", ld.frames, output);
 	}
 	uint32_t validation_messages = ctx ? ctx->validation_messages : 0;
 	app_scene_destroy(&scene, ctx);
 	presenter_destroy(&p);
+	if (c->xr) ctx = NULL; /* the OpenXR presenter owned it */
 	gpu_context_destroy(&ctx);
 	if (window) window_system_fini();
 	if (r == CV_OK && validation_messages)
@@ -197,14 +205,14 @@ static enum cv_result run_scene(const struct cli *c)
 	return r;
 }
 
-int app_main(int argc, char **argv)
+int app_main(int argc, char **argv, const struct app_hooks *hooks)
 {
 	if (argc > 1 && !strcmp(argv[1], "bench")) return app_bench(argc - 2, argv + 2);
 	struct cli c;
 	int code = parse(argc, argv, &c);
 	if (code >= 0) return code;
 	enum cv_result r;
-	if (!strcmp(c.command, "render") || !strcmp(c.command, "view")) r = run_scene(&c);
+	if (!strcmp(c.command, "render") || !strcmp(c.command, "view")) r = run_scene(&c, hooks);
 	else if (!strcmp(c.command, "devices")) r = gpu_list_devices();
 	else return bad_usage("unknown command '%s'", c.command);
 	return r == CV_OK ? 0 : 1;

@@ -130,6 +130,10 @@ enum codec_hand_joint {
 /* The parent of each joint in the rigid skeleton (the wrist is the root: its own parent). */
 extern const uint8_t codec_joint_parent[CODEC_HAND_JOINTS];
 
+/* The codec's average adult right hand: each joint's offset from its parent, in the parent's frame (metres); the
+ * left hand mirrors x. Intra-coded bones are sent as differences from it. */
+extern const float codec_average_hand[CODEC_HAND_JOINTS][3];
+
 /* Per-joint validity, the bits of XrSpaceLocationFlags. */
 enum codec_joint_flags {
 	CODEC_JOINT_ORIENTATION_VALID = 1,

@@ -1,0 +1,468 @@
+/* The OpenXR presenter: instance, system, Vulkan through the runtime, session state machine, stereo swapchain. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <vulkan/vulkan.h>
+#define XR_USE_GRAPHICS_API_VULKAN
+#include <openxr/openxr.h>
+#include <openxr/openxr_platform.h>
+
+#include "xr.h"
+
+#define MAX_IMAGES 8
+
+struct xr_presenter {
+	struct presenter base;
+	XrInstance instance;
+	XrSystemId system;
+	XrSession session;
+	XrSpace space;
+	XrSwapchain swapchain;
+	XrSessionState state;
+	bool running, quit, has_hand_tracking;
+	struct gpu_instance_plan instance_plan;
+	struct gpu_device_plan device_plan;
+	VkInstance vk_instance;
+	VkDevice vk_device;
+	struct gpu_context *ctx;
+	uint32_t image_count, image_index;
+	VkImage images[MAX_IMAGES];
+	VkImageView array_views[MAX_IMAGES], layer_views[MAX_IMAGES][2];
+	VkExtent2D extent;
+	VkFormat format;
+	VkCommandBuffer cmd;
+	VkFence fence;
+	XrFrameState frame;
+	XrView views[2];
+	struct render_views render_views;
+};
+
+static enum cv_result xr_check(XrInstance instance, XrResult xr, const char *what, const char *file, int line)
+{
+	if (XR_SUCCEEDED(xr)) return CV_OK;
+	char name[XR_MAX_RESULT_STRING_SIZE] = "";
+	if (instance) xrResultToString(instance, xr, name);
+	return cv_fail(xr == XR_ERROR_EXTENSION_NOT_PRESENT || xr == XR_ERROR_FORM_FACTOR_UNAVAILABLE ||
+	                       xr == XR_ERROR_RUNTIME_UNAVAILABLE
+	                   ? CV_ERROR_UNSUPPORTED
+	                   : CV_ERROR_GPU,
+	               file, line, "%s failed: %s (%d)", what, name[0] ? name : "XrResult", xr);
+}
+#define XR_TRY(p, call) CV_TRY(xr_check((p)->instance, (call), #call, __FILE__, __LINE__))
+
+static bool has_xr_extension(const XrExtensionProperties *ext, uint32_t n, const char *name)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (!strcmp(ext[i].extensionName, name)) return true;
+	return false;
+}
+
+static enum cv_result create_instance(struct xr_presenter *x)
+{
+	uint32_t n = 0;
+	XrResult xr = xrEnumerateInstanceExtensionProperties(NULL, 0, &n, NULL);
+	if (xr == XR_ERROR_RUNTIME_UNAVAILABLE || xr == XR_ERROR_RUNTIME_FAILURE)
+		return CV_FAIL(CV_ERROR_UNSUPPORTED, "no OpenXR runtime is active (start SteamVR or Monado, or set XR_RUNTIME_JSON)");
+	XR_TRY(x, xr);
+	XrExtensionProperties *ext = calloc(n ? n : 1, sizeof(*ext));
+	if (!ext) return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "xr extensions");
+	for (uint32_t i = 0; i < n; i++) ext[i].type = XR_TYPE_EXTENSION_PROPERTIES;
+	xr = xrEnumerateInstanceExtensionProperties(NULL, n, &n, ext);
+	bool vulkan2 = has_xr_extension(ext, n, XR_KHR_VULKAN_ENABLE2_EXTENSION_NAME);
+	x->has_hand_tracking = has_xr_extension(ext, n, XR_EXT_HAND_TRACKING_EXTENSION_NAME);
+	free(ext);
+	XR_TRY(x, xr);
+	if (!vulkan2) return CV_FAIL(CV_ERROR_UNSUPPORTED, "the OpenXR runtime lacks XR_KHR_vulkan_enable2, which cavr needs");
+	const char *enabled[2] = {XR_KHR_VULKAN_ENABLE2_EXTENSION_NAME, XR_EXT_HAND_TRACKING_EXTENSION_NAME};
+	XrInstanceCreateInfo ci = {
+		.type = XR_TYPE_INSTANCE_CREATE_INFO,
+		.applicationInfo = {.applicationName = "cavr", .applicationVersion = 1, .engineName = "cavr",
+		                    .engineVersion = 1, .apiVersion = XR_CURRENT_API_VERSION},
+		.enabledExtensionCount = x->has_hand_tracking ? 2 : 1,
+		.enabledExtensionNames = enabled,
+	};
+	XR_TRY(x, xrCreateInstance(&ci, &x->instance));
+	XrSystemGetInfo si = {.type = XR_TYPE_SYSTEM_GET_INFO, .formFactor = XR_FORM_FACTOR_HEAD_MOUNTED_DISPLAY};
+	xr = xrGetSystem(x->instance, &si, &x->system);
+	if (xr == XR_ERROR_FORM_FACTOR_UNAVAILABLE) return CV_FAIL(CV_ERROR_UNSUPPORTED, "no headset is connected");
+	XR_TRY(x, xr);
+	return CV_OK;
+}
+
+/* The runtime creates the VkInstance and VkDevice from cavr's plans; cavr adopts them. */
+static enum cv_result create_vulkan(struct xr_presenter *x, const struct xr_desc *desc)
+{
+	PFN_xrGetVulkanGraphicsRequirements2KHR requirements = NULL;
+	PFN_xrCreateVulkanInstanceKHR create_instance_fn = NULL;
+	PFN_xrGetVulkanGraphicsDevice2KHR get_device = NULL;
+	PFN_xrCreateVulkanDeviceKHR create_device_fn = NULL;
+	XR_TRY(x, xrGetInstanceProcAddr(x->instance, "xrGetVulkanGraphicsRequirements2KHR", (PFN_xrVoidFunction *)&requirements));
+	XR_TRY(x, xrGetInstanceProcAddr(x->instance, "xrCreateVulkanInstanceKHR", (PFN_xrVoidFunction *)&create_instance_fn));
+	XR_TRY(x, xrGetInstanceProcAddr(x->instance, "xrGetVulkanGraphicsDevice2KHR", (PFN_xrVoidFunction *)&get_device));
+	XR_TRY(x, xrGetInstanceProcAddr(x->instance, "xrCreateVulkanDeviceKHR", (PFN_xrVoidFunction *)&create_device_fn));
+	XrGraphicsRequirementsVulkanKHR req = {.type = XR_TYPE_GRAPHICS_REQUIREMENTS_VULKAN2_KHR};
+	XR_TRY(x, requirements(x->instance, x->system, &req));
+	if (XR_VERSION_MAJOR(req.maxApiVersionSupported) < 1 ||
+	    (XR_VERSION_MAJOR(req.maxApiVersionSupported) == 1 && XR_VERSION_MINOR(req.maxApiVersionSupported) < 3))
+		CV_WARN("the OpenXR runtime says it supports Vulkan up to %u.%u; cavr uses 1.3",
+		        (unsigned)XR_VERSION_MAJOR(req.maxApiVersionSupported), (unsigned)XR_VERSION_MINOR(req.maxApiVersionSupported));
+
+	CV_TRY(gpu_instance_plan(&(struct gpu_context_desc){.validation = desc->validation}, &x->instance_plan));
+	XrVulkanInstanceCreateInfoKHR ici = {
+		.type = XR_TYPE_VULKAN_INSTANCE_CREATE_INFO_KHR,
+		.systemId = x->system,
+		.pfnGetInstanceProcAddr = vkGetInstanceProcAddr,
+		.vulkanCreateInfo = &x->instance_plan.info,
+	};
+	VkResult vr = VK_SUCCESS;
+	XR_TRY(x, create_instance_fn(x->instance, &ici, &x->vk_instance, &vr));
+	GPU_TRY(vr);
+	XrVulkanGraphicsDeviceGetInfoKHR gi = {
+		.type = XR_TYPE_VULKAN_GRAPHICS_DEVICE_GET_INFO_KHR, .systemId = x->system, .vulkanInstance = x->vk_instance};
+	VkPhysicalDevice pd = VK_NULL_HANDLE;
+	XR_TRY(x, get_device(x->instance, &gi, &pd));
+	CV_TRY(gpu_device_plan(pd, false, &x->device_plan));
+	XrVulkanDeviceCreateInfoKHR dci = {
+		.type = XR_TYPE_VULKAN_DEVICE_CREATE_INFO_KHR,
+		.systemId = x->system,
+		.pfnGetInstanceProcAddr = vkGetInstanceProcAddr,
+		.vulkanPhysicalDevice = pd,
+		.vulkanCreateInfo = &x->device_plan.info,
+	};
+	XR_TRY(x, create_device_fn(x->instance, &dci, &x->vk_device, &vr));
+	GPU_TRY(vr);
+	return gpu_context_create(&(struct gpu_context_desc){.adopt = {x->vk_instance, pd, x->vk_device,
+	                                                               x->device_plan.queue_family, &x->instance_plan,
+	                                                               &x->device_plan}},
+	                          &x->ctx);
+}
+
+static enum cv_result create_session(struct xr_presenter *x)
+{
+	XrGraphicsBindingVulkanKHR binding = {
+		.type = XR_TYPE_GRAPHICS_BINDING_VULKAN_KHR,
+		.instance = x->vk_instance,
+		.physicalDevice = x->ctx->physical_device,
+		.device = x->vk_device,
+		.queueFamilyIndex = x->ctx->queue_family,
+		.queueIndex = 0,
+	};
+	XrSessionCreateInfo sci = {.type = XR_TYPE_SESSION_CREATE_INFO, .next = &binding, .systemId = x->system};
+	XR_TRY(x, xrCreateSession(x->instance, &sci, &x->session));
+	/* STAGE (floor-level, room-scale) when the runtime has it, else LOCAL (seated, head height). */
+	uint32_t n = 0;
+	XR_TRY(x, xrEnumerateReferenceSpaces(x->session, 0, &n, NULL));
+	XrReferenceSpaceType spaces[16];
+	if (n > 16) n = 16;
+	XR_TRY(x, xrEnumerateReferenceSpaces(x->session, n, &n, spaces));
+	XrReferenceSpaceType type = XR_REFERENCE_SPACE_TYPE_LOCAL;
+	for (uint32_t i = 0; i < n; i++)
+		if (spaces[i] == XR_REFERENCE_SPACE_TYPE_STAGE) type = XR_REFERENCE_SPACE_TYPE_STAGE;
+	XrReferenceSpaceCreateInfo rci = {
+		.type = XR_TYPE_REFERENCE_SPACE_CREATE_INFO,
+		.referenceSpaceType = type,
+		.poseInReferenceSpace = {.orientation = {0, 0, 0, 1}},
+	};
+	XR_TRY(x, xrCreateReferenceSpace(x->session, &rci, &x->space));
+	CV_DEBUG("xr: reference space %s", type == XR_REFERENCE_SPACE_TYPE_STAGE ? "STAGE" : "LOCAL");
+	return CV_OK;
+}
+
+/* sRGB formats first: shading is linear and the swapchain encodes on write. */
+static VkFormat pick_format(const int64_t *formats, uint32_t n)
+{
+	const VkFormat preferred[4] = {VK_FORMAT_R8G8B8A8_SRGB, VK_FORMAT_B8G8R8A8_SRGB, VK_FORMAT_R8G8B8A8_UNORM,
+	                               VK_FORMAT_B8G8R8A8_UNORM};
+	for (int p = 0; p < 4; p++)
+		for (uint32_t i = 0; i < n; i++)
+			if (formats[i] == preferred[p]) return preferred[p];
+	return VK_FORMAT_UNDEFINED;
+}
+
+static enum cv_result create_swapchain(struct xr_presenter *x)
+{
+	uint32_t n = 0;
+	XrViewConfigurationView vcv[2] = {{.type = XR_TYPE_VIEW_CONFIGURATION_VIEW}, {.type = XR_TYPE_VIEW_CONFIGURATION_VIEW}};
+	XR_TRY(x, xrEnumerateViewConfigurationViews(x->instance, x->system, XR_VIEW_CONFIGURATION_TYPE_PRIMARY_STEREO, 2,
+	                                            &n, vcv));
+	if (n != 2) return CV_FAIL(CV_ERROR_UNSUPPORTED, "the headset has %u views; cavr renders stereo pairs", n);
+	x->extent = (VkExtent2D){vcv[0].recommendedImageRectWidth, vcv[0].recommendedImageRectHeight};
+	int64_t formats[64];
+	XR_TRY(x, xrEnumerateSwapchainFormats(x->session, 0, &n, NULL));
+	if (n > 64) n = 64;
+	XR_TRY(x, xrEnumerateSwapchainFormats(x->session, n, &n, formats));
+	x->format = pick_format(formats, n);
+	if (x->format == VK_FORMAT_UNDEFINED) return CV_FAIL(CV_ERROR_UNSUPPORTED, "the runtime offers no 8-bit RGBA swapchain");
+	XrSwapchainCreateInfo sci = {
+		.type = XR_TYPE_SWAPCHAIN_CREATE_INFO,
+		/* transfer-dst: eye-by-eye drawing copies each resolved eye into its layer (see app/loop.c) */
+		.usageFlags = XR_SWAPCHAIN_USAGE_COLOR_ATTACHMENT_BIT | XR_SWAPCHAIN_USAGE_TRANSFER_DST_BIT,
+		.format = x->format,
+		.sampleCount = 1,
+		.width = x->extent.width,
+		.height = x->extent.height,
+		.faceCount = 1,
+		.arraySize = 2,
+		.mipCount = 1,
+	};
+	XR_TRY(x, xrCreateSwapchain(x->session, &sci, &x->swapchain));
+	XR_TRY(x, xrEnumerateSwapchainImages(x->swapchain, 0, &n, NULL));
+	if (n > MAX_IMAGES) return CV_FAIL(CV_ERROR_UNSUPPORTED, "swapchain of %u images (at most %d)", n, MAX_IMAGES);
+	XrSwapchainImageVulkanKHR images[MAX_IMAGES];
+	for (uint32_t i = 0; i < n; i++) images[i] = (XrSwapchainImageVulkanKHR){.type = XR_TYPE_SWAPCHAIN_IMAGE_VULKAN_KHR};
+	XR_TRY(x, xrEnumerateSwapchainImages(x->swapchain, n, &n, (XrSwapchainImageBaseHeader *)images));
+	for (uint32_t i = 0; i < n; i++) {
+		x->images[i] = images[i].image;
+		x->image_count = i + 1;
+		struct gpu_image img = {.image = images[i].image, .aspect = VK_IMAGE_ASPECT_COLOR_BIT, .layers = 2};
+		VkImageViewCreateInfo vi = {
+			.sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO,
+			.image = images[i].image,
+			.viewType = VK_IMAGE_VIEW_TYPE_2D_ARRAY,
+			.format = x->format,
+			.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 2},
+		};
+		GPU_TRY(vkCreateImageView(x->vk_device, &vi, NULL, &x->array_views[i]));
+		for (uint32_t e = 0; e < 2; e++)
+			CV_TRY(gpu_image_view_create(x->ctx, &img, x->format, 0, 1, e, "xr eye", &x->layer_views[i][e]));
+	}
+	VkCommandBufferAllocateInfo ai = {
+		.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+		.commandPool = x->ctx->command_pool,
+		.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+		.commandBufferCount = 1,
+	};
+	GPU_TRY(vkAllocateCommandBuffers(x->vk_device, &ai, &x->cmd));
+	VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO, .flags = VK_FENCE_CREATE_SIGNALED_BIT};
+	GPU_TRY(vkCreateFence(x->vk_device, &fi, NULL, &x->fence));
+	CV_INFO("xr: %ux%u per eye, %s swapchain of %u images", x->extent.width, x->extent.height,
+	        x->format == VK_FORMAT_R8G8B8A8_SRGB || x->format == VK_FORMAT_B8G8R8A8_SRGB ? "sRGB" : "UNORM", n);
+	return CV_OK;
+}
+
+/* Drains the runtime's events and walks the session state machine. */
+static enum cv_result poll_events(struct xr_presenter *x)
+{
+	for (;;) {
+		XrEventDataBuffer ev = {.type = XR_TYPE_EVENT_DATA_BUFFER};
+		XrResult xr = xrPollEvent(x->instance, &ev);
+		if (xr == XR_EVENT_UNAVAILABLE) return CV_OK;
+		XR_TRY(x, xr);
+		if (ev.type == XR_TYPE_EVENT_DATA_INSTANCE_LOSS_PENDING) {
+			CV_WARN("xr: the runtime is going away");
+			x->quit = true;
+		} else if (ev.type == XR_TYPE_EVENT_DATA_SESSION_STATE_CHANGED) {
+			const XrEventDataSessionStateChanged *sc = (const XrEventDataSessionStateChanged *)&ev;
+			x->state = sc->state;
+			CV_DEBUG("xr: session state %d", sc->state);
+			if (sc->state == XR_SESSION_STATE_READY) {
+				XrSessionBeginInfo bi = {.type = XR_TYPE_SESSION_BEGIN_INFO,
+				                         .primaryViewConfigurationType = XR_VIEW_CONFIGURATION_TYPE_PRIMARY_STEREO};
+				XR_TRY(x, xrBeginSession(x->session, &bi));
+				x->running = true;
+			} else if (sc->state == XR_SESSION_STATE_STOPPING) {
+				XR_TRY(x, xrEndSession(x->session));
+				x->running = false;
+			} else if (sc->state == XR_SESSION_STATE_EXITING || sc->state == XR_SESSION_STATE_LOSS_PENDING) {
+				x->running = false;
+				x->quit = true;
+			}
+		}
+	}
+}
+
+/* An asymmetric frustum from the runtime's field of view, in Vulkan clip space (y down, depth 0..1). */
+static void projection_from_fov(XrFovf fov, float near_m, float far_m, mat4 out)
+{
+	float l = tanf(fov.angleLeft), r = tanf(fov.angleRight), u = tanf(fov.angleUp), d = tanf(fov.angleDown);
+	glm_mat4_zero(out);
+	out[0][0] = 2.0f / (r - l);
+	out[2][0] = (r + l) / (r - l);
+	out[1][1] = -2.0f / (u - d);
+	out[2][1] = -(u + d) / (u - d);
+	out[2][2] = far_m / (near_m - far_m);
+	out[2][3] = -1.0f;
+	out[3][2] = near_m * far_m / (near_m - far_m);
+}
+
+static void view_from_pose(XrPosef pose, struct render_view *v)
+{
+	versor q = {pose.orientation.x, pose.orientation.y, pose.orientation.z, pose.orientation.w};
+	mat4 world;
+	glm_quat_mat4(q, world);
+	glm_vec3_copy((vec3){pose.position.x, pose.position.y, pose.position.z}, world[3]);
+	glm_mat4_inv(world, v->view);
+	glm_vec3_copy(world[3], v->eye);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static enum cv_result end_empty_frame(struct xr_presenter *x)
+{
+	XrFrameEndInfo ei = {.type = XR_TYPE_FRAME_END_INFO, .displayTime = x->frame.predictedDisplayTime,
+	                     .environmentBlendMode = XR_ENVIRONMENT_BLEND_MODE_OPAQUE};
+	XR_TRY(x, xrEndFrame(x->session, &ei));
+	return CV_OK;
+}
+
+static enum cv_result xr_begin(struct presenter *p, struct present_frame *f)
+{
+	struct xr_presenter *x = (struct xr_presenter *)p;
+	uint64_t index = f->index;
+	memset(f, 0, sizeof(*f));
+	f->index = index;
+	CV_TRY(poll_events(x));
+	if (!x->running) {
+		sleep_ms(10); /* not visible yet: nothing to draw, do not spin */
+		f->skip = true;
+		return CV_OK;
+	}
+	x->frame = (XrFrameState){.type = XR_TYPE_FRAME_STATE};
+	XR_TRY(x, xrWaitFrame(x->session, &(XrFrameWaitInfo){.type = XR_TYPE_FRAME_WAIT_INFO}, &x->frame));
+	XR_TRY(x, xrBeginFrame(x->session, &(XrFrameBeginInfo){.type = XR_TYPE_FRAME_BEGIN_INFO}));
+	if (!x->frame.shouldRender) {
+		f->skip = true;
+		return end_empty_frame(x);
+	}
+	XrViewState vs = {.type = XR_TYPE_VIEW_STATE};
+	XrViewLocateInfo li = {
+		.type = XR_TYPE_VIEW_LOCATE_INFO,
+		.viewConfigurationType = XR_VIEW_CONFIGURATION_TYPE_PRIMARY_STEREO,
+		.displayTime = x->frame.predictedDisplayTime,
+		.space = x->space,
+	};
+	uint32_t n = 0;
+	x->views[0] = x->views[1] = (XrView){.type = XR_TYPE_VIEW};
+	XR_TRY(x, xrLocateViews(x->session, &li, &vs, 2, &n, x->views));
+	if (n != 2 || !(vs.viewStateFlags & XR_VIEW_STATE_POSITION_VALID_BIT) ||
+	    !(vs.viewStateFlags & XR_VIEW_STATE_ORIENTATION_VALID_BIT)) {
+		f->skip = true; /* tracking lost: show nothing rather than a wrong pose */
+		return end_empty_frame(x);
+	}
+	x->render_views.count = 2;
+	for (int e = 0; e < 2; e++) {
+		view_from_pose(x->views[e].pose, &x->render_views.view[e]);
+		projection_from_fov(x->views[e].fov, 0.05f, 100.0f, x->render_views.view[e].projection);
+	}
+	XR_TRY(x, xrAcquireSwapchainImage(x->swapchain, &(XrSwapchainImageAcquireInfo){.type = XR_TYPE_SWAPCHAIN_IMAGE_ACQUIRE_INFO},
+	                                  &x->image_index));
+	XrSwapchainImageWaitInfo wi = {.type = XR_TYPE_SWAPCHAIN_IMAGE_WAIT_INFO, .timeout = XR_INFINITE_DURATION};
+	XR_TRY(x, xrWaitSwapchainImage(x->swapchain, &wi));
+	GPU_TRY(vkWaitForFences(x->vk_device, 1, &x->fence, VK_TRUE, UINT64_MAX));
+	GPU_TRY(vkResetFences(x->vk_device, 1, &x->fence));
+	GPU_TRY(vkResetCommandBuffer(x->cmd, 0));
+	VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+	                               .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
+	GPU_TRY(vkBeginCommandBuffer(x->cmd, &bi));
+	f->cmd = x->cmd;
+	f->image = x->images[x->image_index];
+	f->view = x->array_views[x->image_index];
+	f->layer_views[0] = x->layer_views[x->image_index][0];
+	f->layer_views[1] = x->layer_views[x->image_index][1];
+	f->extent = x->extent;
+	f->format = x->format;
+	f->view_count = 2;
+	f->views = &x->render_views;
+	gpu_cmd_image_barrier(f->cmd, f->image, VK_IMAGE_ASPECT_COLOR_BIT, VK_IMAGE_LAYOUT_UNDEFINED,
+	                      VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL);
+	return CV_OK;
+}
+
+static enum cv_result xr_end(struct presenter *p, struct present_frame *f)
+{
+	struct xr_presenter *x = (struct xr_presenter *)p;
+	/* OpenXR takes Vulkan swapchain images back in COLOR_ATTACHMENT_OPTIMAL, where the frame left them. */
+	GPU_TRY(vkEndCommandBuffer(f->cmd));
+	VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &f->cmd};
+	GPU_TRY(vkQueueSubmit(x->ctx->queue, 1, &si, x->fence));
+	XR_TRY(x, xrReleaseSwapchainImage(x->swapchain, &(XrSwapchainImageReleaseInfo){.type = XR_TYPE_SWAPCHAIN_IMAGE_RELEASE_INFO}));
+	XrCompositionLayerProjectionView pv[2];
+	for (uint32_t e = 0; e < 2; e++)
+		pv[e] = (XrCompositionLayerProjectionView){
+			.type = XR_TYPE_COMPOSITION_LAYER_PROJECTION_VIEW,
+			.pose = x->views[e].pose,
+			.fov = x->views[e].fov,
+			.subImage = {.swapchain = x->swapchain,
+			             .imageRect = {{0, 0}, {(int32_t)x->extent.width, (int32_t)x->extent.height}},
+			             .imageArrayIndex = e},
+		};
+	XrCompositionLayerProjection layer = {
+		.type = XR_TYPE_COMPOSITION_LAYER_PROJECTION, .space = x->space, .viewCount = 2, .views = pv};
+	const XrCompositionLayerBaseHeader *layers[1] = {(const XrCompositionLayerBaseHeader *)&layer};
+	XrFrameEndInfo ei = {
+		.type = XR_TYPE_FRAME_END_INFO,
+		.displayTime = x->frame.predictedDisplayTime,
+		.environmentBlendMode = XR_ENVIRONMENT_BLEND_MODE_OPAQUE,
+		.layerCount = 1,
+		.layers = layers,
+	};
+	XR_TRY(x, xrEndFrame(x->session, &ei));
+	return CV_OK;
+}
+
+static bool xr_should_close(struct presenter *p) { return ((struct xr_presenter *)p)->quit; }
+
+void xr_presenter_request_exit(struct presenter *p)
+{
+	struct xr_presenter *x = (struct xr_presenter *)p;
+	if (x->session && x->running) xrRequestExitSession(x->session);
+	else x->quit = true;
+}
+
+static void xr_destroy(struct presenter *p)
+{
+	struct xr_presenter *x = (struct xr_presenter *)p;
+	if (x->vk_device) vkDeviceWaitIdle(x->vk_device);
+	/* End a running session politely: request exit and follow the states (bounded: a runtime may not answer). */
+	if (x->session && x->running) {
+		xrRequestExitSession(x->session);
+		for (int i = 0; i < 200 && x->running && poll_events(x) == CV_OK; i++) sleep_ms(1);
+	}
+	for (uint32_t i = 0; i < x->image_count; i++) {
+		vkDestroyImageView(x->vk_device, x->array_views[i], NULL);
+		for (int e = 0; e < 2; e++) vkDestroyImageView(x->vk_device, x->layer_views[i][e], NULL);
+	}
+	if (x->fence) vkDestroyFence(x->vk_device, x->fence, NULL);
+	if (x->cmd) vkFreeCommandBuffers(x->vk_device, x->ctx->command_pool, 1, &x->cmd);
+	if (x->swapchain) xrDestroySwapchain(x->swapchain);
+	if (x->space) xrDestroySpace(x->space);
+	if (x->session) xrDestroySession(x->session);
+	gpu_context_destroy(&x->ctx);
+	if (x->vk_device) vkDestroyDevice(x->vk_device, NULL);
+	if (x->vk_instance) vkDestroyInstance(x->vk_instance, NULL);
+	if (x->instance) xrDestroyInstance(x->instance);
+	free(x);
+}
+
+enum cv_result xr_presenter_create(const struct xr_desc *desc, struct gpu_context **ctx, struct presenter **out)
+{
+	*ctx = NULL;
+	*out = NULL;
+	struct xr_presenter *x = calloc(1, sizeof(*x));
+	if (!x) return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "xr presenter");
+	x->base = (struct presenter){
+		.name = "openxr",
+		.begin_frame = xr_begin,
+		.end_frame = xr_end,
+		.should_close = xr_should_close,
+		.destroy = xr_destroy,
+	};
+	enum cv_result r = create_instance(x);
+	if (r == CV_OK) r = create_vulkan(x, desc);
+	if (r == CV_OK) r = create_session(x);
+	if (r == CV_OK) r = create_swapchain(x);
+	if (r != CV_OK) {
+		xr_destroy(&x->base);
+		return r;
+	}
+	*ctx = x->ctx;
+	*out = &x->base;
+	return CV_OK;
+}
