@@ -109,8 +109,11 @@ static void test_missing_device(void)
 static void test_adopt(void)
 {
 	struct gpu_context *adopted = NULL;
-	CHECK(gpu_context_create(&(struct gpu_context_desc){.adopt = {ctx->instance, ctx->physical_device, ctx->device,
-	                                                              ctx->queue_family}}, &adopted) == CV_OK);
+	CHECK(gpu_context_create(&(struct gpu_context_desc){.adopt = {.instance = ctx->instance,
+	                                                              .physical_device = ctx->physical_device,
+	                                                              .device = ctx->device,
+	                                                              .queue_family = ctx->queue_family}},
+	                         &adopted) == CV_OK);
 	CHECK(adopted && !adopted->owns_handles && adopted->queue == ctx->queue);
 	float v = 3.0f, back = 0;
 	struct gpu_buffer b;
@@ -140,8 +143,10 @@ static void test_plans_as_a_runtime_uses_them(void)
 	CHECK(pd && vkCreateDevice(pd, &dp.info, NULL, &device) == VK_SUCCESS);
 	struct gpu_context *adopted = NULL;
 	if (device)
-		CHECK(gpu_context_create(&(struct gpu_context_desc){.adopt = {instance, pd, device, 0, &ip, &dp}}, &adopted) ==
-		      CV_OK);
+		CHECK(gpu_context_create(&(struct gpu_context_desc){.adopt = {.instance = instance, .physical_device = pd,
+		                                                              .device = device, .instance_plan = &ip,
+		                                                              .device_plan = &dp}},
+		                         &adopted) == CV_OK);
 	if (adopted) {
 		CHECK(adopted->validation == ip.validation && adopted->queue_family == dp.queue_family);
 		float v = 5.0f, back = 0;

@@ -134,9 +134,11 @@ static enum cv_result create_vulkan(struct xr_presenter *x, const struct xr_desc
 	};
 	XR_TRY(x, create_device_fn(x->instance, &dci, &x->vk_device, &vr));
 	GPU_TRY(vr);
-	return gpu_context_create(&(struct gpu_context_desc){.adopt = {x->vk_instance, pd, x->vk_device,
-	                                                               x->device_plan.queue_family, &x->instance_plan,
-	                                                               &x->device_plan}},
+	return gpu_context_create(&(struct gpu_context_desc){.adopt = {.instance = x->vk_instance,
+	                                                               .physical_device = pd,
+	                                                               .device = x->vk_device,
+	                                                               .instance_plan = &x->instance_plan,
+	                                                               .device_plan = &x->device_plan}},
 	                          &x->ctx);
 }
 
