@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 
 #include "app.h"
+#include "app/bench_codec.h"
+#include "app/rec_cli.h"
 
 #define CAVR_VERSION "0.1.0"
 
@@ -18,6 +20,10 @@ static const char usage[] =
 	"  devices     list Vulkan devices and whether cavr can use them\n"
 	"  bench decode [--avatar FILE] [--participants 1,2,4,16] [--repeat N] [--f32] [--no-pytorch]\n"
 	"              GPU decode time, memory and GFLOP/s, beside PyTorch's CPU time for the same decode\n"
+	"  bench codec [--avatar FILE] [--seconds N] [--samples N] [--quality Q1,Q2,...] [--noise F]\n"
+	"              the stream codec's bits per frame against decoded texture PSNR and vertex error\n"
+	"  rec inspect|cut|merge|bench ...\n"
+	"              recorded sessions (.cavrec); 'cavr rec --help' lists them\n"
 	"\n"
 	"options:\n"
 	"  --window            show a window (the default when a display is available)\n"
@@ -207,7 +213,9 @@ static enum cv_result run_scene(const struct cli *c, const struct app_hooks *hoo
 
 int app_main(int argc, char **argv, const struct app_hooks *hooks)
 {
+	if (argc > 2 && !strcmp(argv[1], "bench") && !strcmp(argv[2], "codec")) return app_bench_codec(argc - 3, argv + 3);
 	if (argc > 1 && !strcmp(argv[1], "bench")) return app_bench(argc - 2, argv + 2);
+	if (argc > 1 && !strcmp(argv[1], "rec")) return app_rec(argc - 2, argv + 2);
 	struct cli c;
 	int code = parse(argc, argv, &c);
 	if (code >= 0) return code;

@@ -111,6 +111,12 @@ static void rc_encoder_finish(struct rc_encoder *e)
 	while (!e->overflow && e->pos > 0 && e->buf[e->pos - 1] == 0) e->pos--;
 }
 
+/* Information written so far, in bits (up to a constant): for accounting where a packet's bits go. */
+static double rc_encoder_bits(const struct rc_encoder *e)
+{
+	return 8.0 * ((double)e->pos + (double)e->pending) - log2((double)e->range);
+}
+
 static uint8_t rc_get(struct rc_decoder *d)
 {
 	uint8_t byte = d->pos < d->size ? d->buf[d->pos] : 0;
@@ -225,6 +231,7 @@ enum field {
 	FIELD_WRIST_ROTATION,
 	FIELD_JOINT_ROTATION,
 	FIELD_RADIUS,
+	FIELD_SCALE,
 	FIELD_BONE,
 	FIELD_CORRECTION,
 	FIELD_GAZE,
@@ -247,7 +254,10 @@ struct chan {
 	uint8_t selector;
 };
 
-static int32_t clamp_value(int64_t v) { return (int32_t)(v < -VALUE_LIMIT ? -VALUE_LIMIT : v > VALUE_LIMIT ? VALUE_LIMIT : v); }
+static int32_t clamp_value(int64_t v)
+{
+	return (int32_t)(v < -VALUE_LIMIT ? -VALUE_LIMIT : v > VALUE_LIMIT ? VALUE_LIMIT : v);
+}
 
 static int32_t chan_predict(const struct chan *c)
 {
@@ -292,8 +302,7 @@ struct hand_state {
 /* Everything both ends keep between frames. A packet is coded into a copy (`next`) that replaces `cur` only
  * when the whole packet succeeded. */
 struct state {
-	bool started;   /* sequence (and, once decoded, timestamp) refer to a packet of this stream */
-	bool reference; /* the previous frame was reconstructed: delta frames can follow */
+	bool started; /* a frame was coded: it is the reference of the next delta frame */
 	uint32_t sequence;
 	uint64_t timestamp_us, key_timestamp_us;
 	float quality;
@@ -318,6 +327,7 @@ struct stream {
 
 struct codec_encoder {
 	struct stream st;
+	struct codec_encoder_stats stats;
 	float quality;
 	uint32_t key_interval_us;
 	bool force_key;
@@ -328,6 +338,8 @@ struct codec_encoder {
 struct codec_decoder {
 	struct stream st;
 	struct codec_decoder_stats stats;
+	uint32_t observed;     /* the highest sequence seen since the last key frame decoded, for counting gaps */
+	uint32_t refused_keys; /* key frames refused in a row for going back in sequence or time */
 };
 
 const uint8_t codec_joint_parent[CODEC_HAND_JOINTS] = {
@@ -343,19 +355,27 @@ const uint8_t codec_joint_parent[CODEC_HAND_JOINTS] = {
 	CODEC_JOINT_LITTLE_DISTAL,
 };
 
-const float codec_average_hand[CODEC_HAND_JOINTS][3] = {
-	{-0.004f, 0.0f, -0.045f}, /* palm, from the wrist */
-	{0.0f, 0.0f, 0.0f},       /* wrist: the root */
-	{-0.025f, -0.012f, -0.025f}, {0.0f, 0.0f, -0.040f}, {0.0f, 0.0f, -0.032f}, {0.0f, 0.0f, -0.026f},
-	{-0.022f, 0.0f, -0.008f}, {0.0f, 0.0f, -0.066f}, {0.0f, 0.0f, -0.040f}, {0.0f, 0.0f, -0.025f}, {0.0f, 0.0f, -0.022f},
-	{-0.006f, 0.0f, -0.006f}, {0.0f, 0.0f, -0.066f}, {0.0f, 0.0f, -0.045f}, {0.0f, 0.0f, -0.028f}, {0.0f, 0.0f, -0.024f},
-	{0.010f, 0.0f, -0.006f}, {0.0f, 0.0f, -0.060f}, {0.0f, 0.0f, -0.042f}, {0.0f, 0.0f, -0.027f}, {0.0f, 0.0f, -0.023f},
-	{0.024f, 0.0f, -0.008f}, {0.0f, 0.0f, -0.054f}, {0.0f, 0.0f, -0.031f}, {0.0f, 0.0f, -0.021f}, {0.0f, 0.0f, -0.020f},
+const float codec_average_hand[CODEC_HAND_JOINTS][4] = {
+	{-0.004f, 0.0f, -0.045f, 0.020f}, /* palm, from the wrist */
+	{0.0f, 0.0f, 0.0f, 0.020f},       /* wrist: the root */
+	{-0.025f, -0.012f, -0.025f, 0.012f}, {0.0f, 0.0f, -0.040f, 0.010f}, {0.0f, 0.0f, -0.032f, 0.008f},
+	{0.0f, 0.0f, -0.026f, 0.007f},
+	{-0.022f, 0.0f, -0.008f, 0.012f}, {0.0f, 0.0f, -0.066f, 0.010f}, {0.0f, 0.0f, -0.040f, 0.009f},
+	{0.0f, 0.0f, -0.025f, 0.008f}, {0.0f, 0.0f, -0.022f, 0.007f},
+	{-0.006f, 0.0f, -0.006f, 0.012f}, {0.0f, 0.0f, -0.066f, 0.010f}, {0.0f, 0.0f, -0.045f, 0.009f},
+	{0.0f, 0.0f, -0.028f, 0.008f}, {0.0f, 0.0f, -0.024f, 0.007f},
+	{0.010f, 0.0f, -0.006f, 0.012f}, {0.0f, 0.0f, -0.060f, 0.010f}, {0.0f, 0.0f, -0.042f, 0.009f},
+	{0.0f, 0.0f, -0.027f, 0.008f}, {0.0f, 0.0f, -0.023f, 0.007f},
+	{0.024f, 0.0f, -0.008f, 0.012f}, {0.0f, 0.0f, -0.054f, 0.010f}, {0.0f, 0.0f, -0.031f, 0.009f},
+	{0.0f, 0.0f, -0.021f, 0.008f}, {0.0f, 0.0f, -0.020f, 0.007f},
 };
 
-/* Joints in an order where every parent comes before its children. */
-static const uint8_t joint_order[CODEC_HAND_JOINTS] = {CODEC_JOINT_WRIST, CODEC_JOINT_PALM, 2, 3, 4, 5, 6, 7, 8, 9,
-	10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25};
+/* The o-th joint in an order where every parent comes before its children: the wrist, then the palm, then the
+ * fingers in XR order. */
+static int joint_in_order(int o)
+{
+	return o == 0 ? CODEC_JOINT_WRIST : o == 1 ? CODEC_JOINT_PALM : o;
+}
 
 /* ---- rotations (double; quaternions x, y, z, w) ---- */
 
@@ -389,7 +409,8 @@ static void quat_canonical(double q[4])
 static void quat_rotate(const double q[4], const double v[3], double out[3])
 {
 	/* v + 2w (u x v) + 2 u x (u x v), u the vector part */
-	double t[3] = {2 * (q[1] * v[2] - q[2] * v[1]), 2 * (q[2] * v[0] - q[0] * v[2]), 2 * (q[0] * v[1] - q[1] * v[0])};
+	double t[3] = {2 * (q[1] * v[2] - q[2] * v[1]), 2 * (q[2] * v[0] - q[0] * v[2]),
+	               2 * (q[0] * v[1] - q[1] * v[0])};
 	out[0] = v[0] + q[3] * t[0] + (q[1] * t[2] - q[2] * t[1]);
 	out[1] = v[1] + q[3] * t[1] + (q[2] * t[0] - q[0] * t[2]);
 	out[2] = v[2] + q[3] * t[2] + (q[0] * t[1] - q[1] * t[0]);
@@ -456,8 +477,12 @@ static void oct_decode(const double uv[2], float d[3])
 
 /* ---- the walk over one frame ---- */
 
+enum part { PART_TIME, PART_HEAD, PART_HANDS, PART_GAZE_AUDIO, PART_CODE, PART_COUNT };
+
 struct walk {
 	struct sym sym;
+	double part_bits[PART_COUNT]; /* encoding: bits of each part of the body */
+	uint32_t corrections;
 	struct stream *st;
 	struct state *s; /* st->next */
 	bool key;
@@ -465,13 +490,18 @@ struct walk {
 	struct codec_frame *rec;      /* the reconstruction; presence of hands, gaze and audio is set beforehand */
 };
 
-static int32_t quantize(double x, double step) { return clamp_value((int64_t)llrint(fmax(fmin(x / step, 2.0 * VALUE_LIMIT), -2.0 * VALUE_LIMIT))); }
+/* The grid value nearest x, clamped to the grid. */
+static int32_t quantize(double x, double step)
+{
+	return clamp_value((int64_t)llrint(fmax(fmin(x / step, 2.0 * VALUE_LIMIT), -2.0 * VALUE_LIMIT)));
+}
 
-/* Codes grid value k of one scalar (the encoder's k; the decoder's argument is ignored) and updates its predictor. */
-static int32_t code_value(struct walk *w, enum field field, bool intra, struct chan *c, int32_t k)
+/* Codes grid value k of one scalar (the encoder's k; the decoder's argument is ignored) and updates its predictor.
+ * Intra coded, the prediction is `base`. */
+static int32_t code_value_from(struct walk *w, enum field field, bool intra, struct chan *c, int32_t base, int32_t k)
 {
 	struct models *m = &w->s->models;
-	int64_t prediction = intra ? 0 : chan_predict(c);
+	int64_t prediction = intra ? base : chan_predict(c);
 	struct int_model *model = intra ? &m->intra[field] : &m->inter[field][c->selector];
 	int64_t v = prediction + sym_int(&w->sym, model, (int32_t)(k - prediction));
 	if (v < -VALUE_LIMIT || v > VALUE_LIMIT) {
@@ -480,6 +510,11 @@ static int32_t code_value(struct walk *w, enum field field, bool intra, struct c
 	}
 	chan_update(c, intra, (int32_t)v);
 	return (int32_t)v;
+}
+
+static int32_t code_value(struct walk *w, enum field field, bool intra, struct chan *c, int32_t k)
+{
+	return code_value_from(w, field, intra, c, 0, k);
 }
 
 /* A value whose input is not valid costs nothing: both ends hold the last one (0 when intra coded). */
@@ -509,7 +544,8 @@ static void walk_head(struct walk *w)
 		w->rec->head.position[a] = (float)(k[a] * CODEC_HEAD_POSITION_STEP);
 	}
 	for (int a = 0; a < 3; a++)
-		rotation[a] = code_value(w, FIELD_HEAD_ROTATION, w->key, &w->s->head[3 + a], k[3 + a]) * CODEC_HEAD_ROTATION_STEP;
+		rotation[a] = CODEC_HEAD_ROTATION_STEP *
+		              code_value(w, FIELD_HEAD_ROTATION, w->key, &w->s->head[3 + a], k[3 + a]);
 	quat_exp(rotation, orientation);
 	quat_to_float(orientation, w->rec->head.orientation);
 }
@@ -532,36 +568,73 @@ static void walk_hand_flags(struct walk *w, struct hand_state *h, bool intra, co
 	}
 }
 
-/* The bone of joint j: from the input where the joint, its parent's position and the parent's orientation are
- * valid, else the average hand's. */
-static void input_bone(const struct codec_hand *in, int side, int j, int32_t k[3])
+/* The average hand's bone (x, y, z) or radius (3) of joint j, mirrored for the left hand. */
+static double average(int side, int j, int a)
+{
+	return codec_average_hand[j][a] * (a == 0 && side == CODEC_HAND_LEFT ? -1 : 1);
+}
+
+/* The bone of joint j measured in the input: its offset from the parent in the parent's frame, where the joint's
+ * and the parent's positions and the parent's orientation are valid. */
+static bool input_bone(const struct codec_hand *in, int j, double b[3])
 {
 	int p = codec_joint_parent[j];
 	const struct codec_joint *jj = &in->joints[j], *pj = &in->joints[p];
-	double b[3];
-	for (int a = 0; a < 3; a++) b[a] = codec_average_hand[j][a] * (a == 0 && side == CODEC_HAND_LEFT ? -1 : 1);
-	if ((jj->flags & CODEC_JOINT_POSITION_VALID) && (pj->flags & CODEC_JOINT_POSITION_VALID) &&
-	    (pj->flags & CODEC_JOINT_ORIENTATION_VALID)) {
-		double q[4], qi[4], d[3];
-		quat_from_float(pj->pose.orientation, q);
-		quat_conj(q, qi);
-		for (int a = 0; a < 3; a++) d[a] = (double)jj->pose.position[a] - pj->pose.position[a];
-		quat_rotate(qi, d, b);
-	}
-	for (int a = 0; a < 3; a++) k[a] = quantize(b[a], CODEC_BONE_STEP);
+	if (!(jj->flags & CODEC_JOINT_POSITION_VALID) || !(pj->flags & CODEC_JOINT_POSITION_VALID) ||
+	    !(pj->flags & CODEC_JOINT_ORIENTATION_VALID))
+		return false;
+	double q[4], qi[4], d[3];
+	quat_from_float(pj->pose.orientation, q);
+	quat_conj(q, qi);
+	for (int a = 0; a < 3; a++) d[a] = (double)jj->pose.position[a] - pj->pose.position[a];
+	quat_rotate(qi, d, b);
+	return true;
 }
 
-static void walk_bones(struct walk *w, struct hand_state *h, int side, const struct codec_hand *in)
+/* The hand's size as a multiple of the average hand: the least-squares fit of the measured bones. */
+static double fit_scale(const struct codec_hand *in, int side, double bones[CODEC_HAND_JOINTS][3], bool *measured)
 {
-	struct int_model *model = &w->s->models.intra[FIELD_BONE];
+	double dot = 0, norm = 0;
 	for (int j = 0; j < CODEC_HAND_JOINTS; j++) {
+		measured[j] = j != CODEC_JOINT_WRIST && input_bone(in, j, bones[j]);
+		for (int a = 0; measured[j] && a < 3; a++) {
+			dot += bones[j][a] * average(side, j, a);
+			norm += average(side, j, a) * average(side, j, a);
+		}
+	}
+	return norm > 0 ? dot / norm : 1.0;
+}
+
+/* What intra frames send of the hand's shape: a scale of the average hand, then each bone and radius as a
+ * difference from the scaled average (real hands differ from it mostly in size). */
+static void walk_hand_shape(struct walk *w, struct hand_state *h, int side, bool intra, const struct codec_hand *in,
+                            struct codec_hand *out)
+{
+	struct models *m = &w->s->models;
+	double scale = 1.0;
+	double bones[CODEC_HAND_JOINTS][3] = {{0}};
+	bool measured[CODEC_HAND_JOINTS] = {false};
+	if (intra) {
+		int32_t k = in ? quantize(fit_scale(in, side, bones, measured) - 1.0, CODEC_HAND_SCALE_STEP) : 0;
+		int32_t low = (int32_t)lrint(-0.5 / CODEC_HAND_SCALE_STEP);
+		int32_t high = (int32_t)lrint(1.0 / CODEC_HAND_SCALE_STEP);
+		k = sym_int(&w->sym, &m->intra[FIELD_SCALE], k < low ? low : k > high ? high : k);
+		if (k < low || k > high) sym_fail(&w->sym, "a hand scale outside 0.5..2");
+		scale = 1.0 + k * CODEC_HAND_SCALE_STEP;
+	}
+	for (int j = 0; j < CODEC_HAND_JOINTS; j++) {
+		int32_t base = quantize(scale * average(side, j, 3), CODEC_RADIUS_STEP);
+		int32_t k = in ? quantize(in->joints[j].radius, CODEC_RADIUS_STEP) : 0;
+		k = code_value_from(w, FIELD_RADIUS, intra, &h->radius[j], base, k);
+		if (k < 0) sym_fail(&w->sym, "a negative joint radius");
+		out->joints[j].radius = (float)(k * CODEC_RADIUS_STEP);
+	}
+	for (int j = 0; intra && j < CODEC_HAND_JOINTS; j++) {
 		if (j == CODEC_JOINT_WRIST) continue;
-		int32_t k[3] = {0};
-		if (in) input_bone(in, side, j, k);
 		for (int a = 0; a < 3; a++) {
-			double average = codec_average_hand[j][a] * (a == 0 && side == CODEC_HAND_LEFT ? -1 : 1);
-			int32_t reference = quantize(average, CODEC_BONE_STEP);
-			int64_t v = reference + (int64_t)sym_int(&w->sym, model, k[a] - reference);
+			int32_t base = quantize(scale * average(side, j, a), CODEC_BONE_STEP);
+			int32_t k = measured[j] ? quantize(bones[j][a], CODEC_BONE_STEP) : base;
+			int64_t v = base + (int64_t)sym_int(&w->sym, &m->intra[FIELD_BONE], k - base);
 			if (v < -VALUE_LIMIT || v > VALUE_LIMIT) sym_fail(&w->sym, "a bone outside its grid");
 			h->bone[j][a] = clamp_value(v);
 		}
@@ -573,18 +646,12 @@ static void walk_hand(struct walk *w, int side, bool intra, const struct codec_h
 	struct hand_state *h = &w->s->hands[side];
 	struct models *m = &w->s->models;
 	walk_hand_flags(w, h, intra, in, out);
-	for (int j = 0; j < CODEC_HAND_JOINTS; j++) {
-		int32_t k = in ? quantize(in->joints[j].radius, CODEC_RADIUS_STEP) : 0;
-		k = code_value(w, FIELD_RADIUS, intra, &h->radius[j], k);
-		if (k < 0) sym_fail(&w->sym, "a negative joint radius");
-		out->joints[j].radius = (float)(k * CODEC_RADIUS_STEP);
-	}
-	if (intra) walk_bones(w, h, side, in);
+	walk_hand_shape(w, h, side, intra, in, out);
 
 	double position[CODEC_HAND_JOINTS][3], orientation[CODEC_HAND_JOINTS][4];
 	bool corrected[CODEC_HAND_JOINTS] = {false};
 	for (int o = 0; o < CODEC_HAND_JOINTS; o++) {
-		int j = joint_order[o], p = codec_joint_parent[j];
+		int j = joint_in_order(o), p = codec_joint_parent[j];
 		unsigned f = h->flags[j];
 		bool o_valid = f & CODEC_JOINT_ORIENTATION_VALID, p_valid = f & CODEC_JOINT_POSITION_VALID;
 		const struct codec_joint *ij = in ? &in->joints[j] : NULL;
@@ -607,18 +674,20 @@ static void walk_hand(struct walk *w, int side, bool intra, const struct codec_h
 		}
 		if (j == CODEC_JOINT_WRIST) {
 			for (int a = 0; a < 3; a++)
-				v[a] = code_optional(w, FIELD_WRIST_ROTATION, intra, &h->rotation[j][a], o_valid, k[a]) *
-				       CODEC_WRIST_ROTATION_STEP;
+				v[a] = CODEC_WRIST_ROTATION_STEP *
+				       code_optional(w, FIELD_WRIST_ROTATION, intra, &h->rotation[j][a], o_valid, k[a]);
 			quat_exp(v, orientation[j]);
 			int32_t kp[3] = {0};
-			for (int a = 0; ij && p_valid && a < 3; a++) kp[a] = quantize(ij->pose.position[a], CODEC_WRIST_POSITION_STEP);
-			for (int a = 0; a < 3; a++)
-				position[j][a] = code_optional(w, FIELD_WRIST_POSITION, intra, &h->wrist[a], p_valid, kp[a]) *
-				                 CODEC_WRIST_POSITION_STEP;
+			for (int a = 0; ij && p_valid && a < 3; a++)
+				kp[a] = quantize(ij->pose.position[a], CODEC_WRIST_POSITION_STEP);
+			for (int a = 0; a < 3; a++) {
+				kp[a] = code_optional(w, FIELD_WRIST_POSITION, intra, &h->wrist[a], p_valid, kp[a]);
+				position[j][a] = kp[a] * CODEC_WRIST_POSITION_STEP;
+			}
 		} else {
 			for (int a = 0; a < 3; a++)
-				v[a] = code_optional(w, FIELD_JOINT_ROTATION, intra, &h->rotation[j][a], o_valid, k[a]) *
-				       CODEC_JOINT_ROTATION_STEP;
+				v[a] = CODEC_JOINT_ROTATION_STEP *
+				       code_optional(w, FIELD_JOINT_ROTATION, intra, &h->rotation[j][a], o_valid, k[a]);
 			quat_exp(v, local);
 			quat_mul(orientation[p], local, orientation[j]);
 			quat_canonical(orientation[j]);
@@ -637,10 +706,12 @@ static void walk_hand(struct walk *w, int side, bool intra, const struct codec_h
 			}
 			if (p_valid && sym_bit(&w->sym, &m->correct[corrected[p]], correct)) {
 				corrected[j] = true;
+				w->corrections++;
 				for (int a = 0; a < 3; a++) {
 					int32_t c = sym_int(&w->sym, &m->intra[FIELD_CORRECTION],
 					                    quantize(miss[a], CODEC_JOINT_POSITION_TOLERANCE));
-					if (c < -VALUE_LIMIT || c > VALUE_LIMIT) sym_fail(&w->sym, "a position correction outside its grid");
+					if (c < -VALUE_LIMIT || c > VALUE_LIMIT)
+						sym_fail(&w->sym, "a position correction outside its grid");
 					position[j][a] += c * CODEC_JOINT_POSITION_TOLERANCE;
 				}
 			}
@@ -670,7 +741,8 @@ static void walk_gaze_audio(struct walk *w)
 		bool intra = w->key || !s->audio;
 		int32_t k = code_value(w, FIELD_AUDIO, intra, &s->audio_k,
 		                       w->in ? quantize(w->in->audio_level, CODEC_AUDIO_STEP) : 0);
-		if (k < 0 || k > (int32_t)lrint(1.0 / CODEC_AUDIO_STEP)) sym_fail(&w->sym, "an audio level outside 0..1");
+		if (k < 0 || k > (int32_t)lrint(1.0 / CODEC_AUDIO_STEP))
+			sym_fail(&w->sym, "an audio level outside 0..1");
 		w->rec->audio_level = (float)(k * CODEC_AUDIO_STEP);
 	}
 	s->audio = w->rec->has_audio;
@@ -688,10 +760,19 @@ static void walk_code(struct walk *w)
 	w->rec->code_floats = st->latent;
 }
 
+static void account(struct walk *w, enum part part, double *mark)
+{
+	if (w->sym.decoding) return;
+	double now = rc_encoder_bits(&w->sym.enc);
+	w->part_bits[part] += now - *mark;
+	*mark = now;
+}
+
 /* The body of a packet. For delta frames the timestamp follows from the coded frame interval. */
 static void walk_frame(struct walk *w)
 {
 	struct state *s = w->s;
+	double mark = w->sym.decoding ? 0 : rc_encoder_bits(&w->sym.enc);
 	if (!w->key) {
 		int32_t interval = w->in ? (int32_t)(w->in->timestamp_us - s->timestamp_us) : 0;
 		interval = code_value(w, FIELD_INTERVAL, false, &s->interval, interval);
@@ -700,14 +781,20 @@ static void walk_frame(struct walk *w)
 		if (UINT64_MAX - s->timestamp_us < 1) sym_fail(&w->sym, "the timestamp overflows");
 		w->rec->timestamp_us = s->timestamp_us + (uint64_t)interval;
 	}
+	account(w, PART_TIME, &mark);
 	walk_head(w);
+	account(w, PART_HEAD, &mark);
 	for (int side = 0; side < 2; side++) {
 		struct codec_hand *out = &w->rec->hands[side];
-		if (out->tracked) walk_hand(w, side, w->key || !s->hands[side].tracked, w->in ? &w->in->hands[side] : NULL, out);
+		bool intra = w->key || !s->hands[side].tracked;
+		if (out->tracked) walk_hand(w, side, intra, w->in ? &w->in->hands[side] : NULL, out);
 		s->hands[side].tracked = out->tracked;
 	}
+	account(w, PART_HANDS, &mark);
 	walk_gaze_audio(w);
+	account(w, PART_GAZE_AUDIO, &mark);
 	walk_code(w);
+	account(w, PART_CODE, &mark);
 }
 
 /* ---- streams ---- */
@@ -748,10 +835,12 @@ static enum cv_result stream_init(struct stream *st, const struct codec_stream_d
 	if (!desc) return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "%s: no stream description", who);
 	uint32_t z = desc->latent;
 	if (z < 1 || z > CODEC_MAX_LATENT)
-		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "%s: latent size %u is not in 1..%u", who, z, CODEC_MAX_LATENT);
+		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "%s: latent size %u is not in 1..%u", who, z,
+		               CODEC_MAX_LATENT);
 	float default_std = desc->default_std ? desc->default_std : 1.0f;
 	if (!isfinite(default_std) || default_std <= 0)
-		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "%s: default code std %g is not a positive number", who, default_std);
+		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "%s: default code std %g is not a positive number", who,
+		               default_std);
 	st->participant = desc->participant;
 	st->avatar = desc->avatar;
 	st->latent = z;
@@ -762,7 +851,8 @@ static enum cv_result stream_init(struct stream *st, const struct codec_stream_d
 	st->code_next = calloc(z, sizeof(struct chan));
 	st->rec_code = calloc(z, sizeof(float));
 	st->rec_code_next = calloc(z, sizeof(float));
-	if (!st->mean || !st->std || !st->step || !st->code_cur || !st->code_next || !st->rec_code || !st->rec_code_next) {
+	if (!st->mean || !st->std || !st->step || !st->code_cur || !st->code_next || !st->rec_code ||
+	    !st->rec_code_next) {
 		stream_fini(st);
 		return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "%s: stream state for latent size %u", who, z);
 	}
@@ -773,8 +863,9 @@ static enum cv_result stream_init(struct stream *st, const struct codec_stream_d
 		if (!isfinite(st->mean[i]) || !isfinite(st->std[i]) || st->std[i] <= 0) {
 			float mean = st->mean[i], std_dev = st->std[i];
 			stream_fini(st);
-			return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "%s: code dimension %u has mean %g and std %g (need finite, std > 0)",
-			               who, i, mean, std_dev);
+			return CV_FAIL(CV_ERROR_INVALID_ARGUMENT,
+			               "%s: code dimension %u has mean %g and std %g (need finite, std > 0)", who, i,
+			               mean, std_dev);
 		}
 	}
 	for (uint32_t i = 0; i < z; i++) check = fnv1a(check, float_bits(st->mean[i]));
@@ -837,19 +928,22 @@ static size_t put_u32(uint8_t *p, uint32_t v)
 	return 4;
 }
 
-static enum cv_result get_varint(const uint8_t *p, size_t size, size_t *pos, uint64_t max, const char *what, uint64_t *out)
+static enum cv_result get_varint(const uint8_t *p, size_t size, size_t *pos, uint64_t max, const char *what,
+                                 uint64_t *out)
 {
 	uint64_t v = 0;
 	for (unsigned i = 0;; i++) {
 		if (*pos >= size) return CV_FAIL(CV_ERROR_FORMAT, "stream packet: truncated in its %s", what);
 		uint8_t byte = p[(*pos)++];
 		if (i == 9 && byte > 1) return CV_FAIL(CV_ERROR_FORMAT, "stream packet: %s does not fit 64 bits", what);
-		if (i > 0 && byte == 0) return CV_FAIL(CV_ERROR_FORMAT, "stream packet: %s has an overlong encoding", what);
+		if (i > 0 && byte == 0)
+			return CV_FAIL(CV_ERROR_FORMAT, "stream packet: %s has an overlong encoding", what);
 		v |= (uint64_t)(byte & 0x7F) << (7 * i);
 		if (!(byte & 0x80)) break;
 	}
-	if (v > max) return CV_FAIL(CV_ERROR_FORMAT, "stream packet: %s %llu is above %llu", what, (unsigned long long)v,
-	                            (unsigned long long)max);
+	if (v > max)
+		return CV_FAIL(CV_ERROR_FORMAT, "stream packet: %s %llu is above %llu", what, (unsigned long long)v,
+		               (unsigned long long)max);
 	*out = v;
 	return CV_OK;
 }
@@ -865,7 +959,8 @@ static enum cv_result get_u32(const uint8_t *p, size_t size, size_t *pos, const 
 
 enum cv_result codec_packet_parse(const void *data, size_t size, struct codec_packet_info *out)
 {
-	if ((!data && size) || !out) return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "codec_packet_parse: no data or no output");
+	if ((!data && size) || !out)
+		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "codec_packet_parse: no data or no output");
 	memset(out, 0, sizeof(*out));
 	const uint8_t *p = data;
 	if (size < 2) return CV_FAIL(CV_ERROR_FORMAT, "stream packet: %zu bytes, shorter than any packet", size);
@@ -877,7 +972,8 @@ enum cv_result codec_packet_parse(const void *data, size_t size, struct codec_pa
 		               CODEC_PACKET_VERSION);
 	out->flags = p[1];
 	if (out->flags & ~PACKET_FLAGS_KNOWN)
-		return CV_FAIL(CV_ERROR_FORMAT, "stream packet: unknown flags 0x%02x", out->flags & ~PACKET_FLAGS_KNOWN);
+		return CV_FAIL(CV_ERROR_FORMAT, "stream packet: unknown flags 0x%02x",
+		               out->flags & ~PACKET_FLAGS_KNOWN);
 	size_t pos = 2;
 	uint64_t v;
 	CV_TRY(get_varint(p, size, &pos, UINT32_MAX, "participant id", &v));
@@ -891,7 +987,7 @@ enum cv_result codec_packet_parse(const void *data, size_t size, struct codec_pa
 		CV_TRY(get_varint(p, size, &pos, UINT32_MAX, "sequence number", &v));
 		out->sequence = (uint32_t)v;
 		CV_TRY(get_varint(p, size, &pos, UINT64_MAX, "timestamp", &out->timestamp_us));
-		uint32_t bits;
+		uint32_t bits = 0;
 		CV_TRY(get_u32(p, size, &pos, "quality", &bits));
 		memcpy(&out->quality, &bits, sizeof(bits));
 		if (!(out->quality >= 1.0f / 64 && out->quality <= 64))
@@ -964,7 +1060,8 @@ enum cv_result codec_encoder_create(const struct codec_stream_desc *desc, struct
 	e->body = malloc(e->body_capacity);
 	if (!e->body) {
 		codec_encoder_destroy(&e);
-		return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "codec encoder: %zu-byte packet buffer", codec_packet_max_size(desc->latent));
+		return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "codec encoder: %zu-byte packet buffer",
+		               codec_packet_max_size(desc->latent));
 	}
 	*out = e;
 	return CV_OK;
@@ -984,6 +1081,11 @@ void codec_encoder_force_key(struct codec_encoder *encoder)
 	if (encoder) encoder->force_key = true;
 }
 
+void codec_encoder_stats(const struct codec_encoder *encoder, struct codec_encoder_stats *out)
+{
+	if (encoder && out) *out = encoder->stats;
+}
+
 static bool unit_length(const float *v, int n)
 {
 	double s = 0;
@@ -995,19 +1097,19 @@ static bool finite3(const float v[3]) { return isfinite(v[0]) && isfinite(v[1]) 
 
 static enum cv_result check_hand(const struct codec_hand *h, int side)
 {
-	static const char *names[2] = {"left", "right"};
+	const char *name = side == CODEC_HAND_LEFT ? "left" : "right";
 	for (int j = 0; j < CODEC_HAND_JOINTS; j++) {
 		const struct codec_joint *jt = &h->joints[j];
-		if (jt->flags & ~ALL_JOINT_FLAGS)
-			return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "codec encoder: %s hand joint %d has unknown flags 0x%x", names[side],
-			               j, jt->flags);
-		if (!isfinite(jt->radius) || jt->radius < 0)
-			return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "codec encoder: %s hand joint %d radius %g", names[side], j, jt->radius);
-		if ((jt->flags & CODEC_JOINT_POSITION_VALID) && !finite3(jt->pose.position))
-			return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "codec encoder: %s hand joint %d position is not finite", names[side], j);
-		if ((jt->flags & CODEC_JOINT_ORIENTATION_VALID) && !unit_length(jt->pose.orientation, 4))
-			return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "codec encoder: %s hand joint %d orientation is not a unit quaternion",
-			               names[side], j);
+		const char *wrong = NULL;
+		if (jt->flags & ~ALL_JOINT_FLAGS) wrong = "unknown flags";
+		else if (!isfinite(jt->radius) || jt->radius < 0) wrong = "a radius that is not a finite length";
+		else if ((jt->flags & CODEC_JOINT_POSITION_VALID) && !finite3(jt->pose.position))
+			wrong = "a valid position that is not finite";
+		else if ((jt->flags & CODEC_JOINT_ORIENTATION_VALID) && !unit_length(jt->pose.orientation, 4))
+			wrong = "a valid orientation that is not a unit quaternion";
+		if (wrong)
+			return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "codec encoder: %s hand joint %d has %s", name, j,
+			               wrong);
 	}
 	return CV_OK;
 }
@@ -1016,10 +1118,12 @@ static enum cv_result check_frame(const struct codec_encoder *e, const struct co
 {
 	const struct stream *st = &e->st;
 	if (f->participant != st->participant || f->avatar != st->avatar)
-		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "codec encoder: frame of participant %u, avatar %u given to the stream "
-		               "of participant %u, avatar %u", f->participant, f->avatar, st->participant, st->avatar);
+		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT,
+		               "codec encoder: frame of participant %u, avatar %u given to the stream of "
+		               "participant %u, avatar %u", f->participant, f->avatar, st->participant, st->avatar);
 	if (!f->code || f->code_floats != st->latent)
-		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "codec encoder: code of %u floats, the stream's latent size is %u",
+		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT,
+		               "codec encoder: code of %u floats, the stream's latent size is %u",
 		               f->code ? f->code_floats : 0, st->latent);
 	if (st->cur.started && f->sequence <= st->cur.sequence)
 		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "codec encoder: sequence %u does not follow %u", f->sequence,
@@ -1028,15 +1132,18 @@ static enum cv_result check_frame(const struct codec_encoder *e, const struct co
 		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "codec encoder: timestamp %llu us is not after %llu us",
 		               (unsigned long long)f->timestamp_us, (unsigned long long)st->cur.timestamp_us);
 	for (uint32_t i = 0; i < st->latent; i++)
-		if (!isfinite(f->code[i])) return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "codec encoder: code value %u is not finite", i);
+		if (!isfinite(f->code[i]))
+			return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "codec encoder: code value %u is not finite", i);
 	if (!finite3(f->head.position) || !unit_length(f->head.orientation, 4))
-		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "codec encoder: head pose is not finite with a unit quaternion");
+		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT,
+		               "codec encoder: head pose is not a finite position with a unit quaternion");
 	for (int side = 0; side < 2; side++)
 		if (f->hands[side].tracked) CV_TRY(check_hand(&f->hands[side], side));
 	if (f->has_gaze && !unit_length(f->gaze, 3))
 		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "codec encoder: gaze is not a unit direction");
 	if (f->has_audio && !(f->audio_level >= 0 && f->audio_level <= 1))
-		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "codec encoder: audio level %g is not in 0..1", f->audio_level);
+		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "codec encoder: audio level %g is not in 0..1",
+		               f->audio_level);
 	return CV_OK;
 }
 
@@ -1058,7 +1165,8 @@ static void set_presence(struct codec_frame *f, uint8_t flags)
 enum cv_result codec_encoder_encode(struct codec_encoder *e, const struct codec_frame *f, void *packet,
                                     size_t capacity, size_t *size)
 {
-	if (!e || !f || !packet || !size) return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "codec_encoder_encode: missing argument");
+	if (!e || !f || !packet || !size)
+		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "codec_encoder_encode: missing argument");
 	*size = 0;
 	CV_TRY(check_frame(e, f));
 	struct stream *st = &e->st;
@@ -1066,7 +1174,7 @@ enum cv_result codec_encoder_encode(struct codec_encoder *e, const struct codec_
 	/* Key frames: at the start, on request, when frames were skipped, when the interval will not fit a delta's
 	 * grid, and when the key interval is up (half a frame early, so a 30 Hz stream keys every 30 frames). */
 	uint64_t interval = cur->started ? f->timestamp_us - cur->timestamp_us : 0;
-	bool key = !cur->reference || e->force_key || f->sequence != cur->sequence + 1 || interval > VALUE_LIMIT ||
+	bool key = !cur->started || e->force_key || f->sequence != cur->sequence + 1 || interval > VALUE_LIMIT ||
 	           f->timestamp_us - cur->key_timestamp_us + interval / 2 >= e->key_interval_us;
 	stream_begin(st, key, e->quality);
 	struct codec_frame rec = {0};
@@ -1076,22 +1184,35 @@ enum cv_result codec_encoder_encode(struct codec_encoder *e, const struct codec_
 	walk_frame(&w);
 	rc_encoder_finish(&w.sym.enc);
 	if (w.sym.enc.overflow)
-		return CV_FAIL(CV_ERROR_UNSUPPORTED, "codec encoder: packet body above its bound of %zu bytes (a codec bug)",
+		return CV_FAIL(CV_ERROR_UNSUPPORTED,
+		               "codec encoder: packet body above its bound of %zu bytes (a codec bug)",
 		               e->body_capacity);
 	uint8_t header[HEADER_MAX];
 	size_t header_size = header_write(header, st, key, presence_flags(f), f, e->quality, w.sym.enc.pos);
 	if (capacity < header_size + w.sym.enc.pos)
-		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "codec encoder: packet of %zu bytes does not fit the %zu-byte buffer",
+		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT,
+		               "codec encoder: packet of %zu bytes does not fit the %zu-byte buffer",
 		               header_size + w.sym.enc.pos, capacity);
 	memcpy(packet, header, header_size);
 	memcpy((uint8_t *)packet + header_size, e->body, w.sym.enc.pos);
 	*size = header_size + w.sym.enc.pos;
-	st->next.started = st->next.reference = true;
+	st->next.started = true;
 	st->next.sequence = f->sequence;
 	st->next.timestamp_us = f->timestamp_us;
 	if (key) st->next.key_timestamp_us = f->timestamp_us;
 	stream_commit(st);
 	e->force_key = false;
+	struct codec_encoder_stats *stats = &e->stats;
+	stats->packets++;
+	stats->key_frames += key;
+	stats->bytes += *size;
+	stats->header_bits += 8.0 * header_size;
+	stats->time_bits += w.part_bits[PART_TIME];
+	stats->head_bits += w.part_bits[PART_HEAD];
+	stats->hand_bits += w.part_bits[PART_HANDS];
+	stats->gaze_audio_bits += w.part_bits[PART_GAZE_AUDIO];
+	stats->code_bits += w.part_bits[PART_CODE];
+	stats->corrections += w.corrections;
 	return CV_OK;
 }
 
@@ -1122,58 +1243,12 @@ void codec_decoder_destroy(struct codec_decoder **decoder)
 
 void codec_decoder_reset(struct codec_decoder *d)
 {
-	if (d) d->st.cur.started = d->st.cur.reference = false;
+	if (d) d->st.cur.started = false;
 }
 
 void codec_decoder_stats(const struct codec_decoder *d, struct codec_decoder_stats *out)
 {
 	if (d && out) *out = d->stats;
-}
-
-/* Checks a key frame against the stream the decoder is bound to. */
-static enum cv_result check_key(const struct codec_decoder *d, const struct codec_packet_info *info)
-{
-	const struct stream *st = &d->st;
-	if (info->avatar != st->avatar)
-		return CV_FAIL(CV_ERROR_MISMATCH, "stream packet: avatar %u, the decoder's stream has avatar %u", info->avatar,
-		               st->avatar);
-	if (info->latent != st->latent)
-		return CV_FAIL(CV_ERROR_MISMATCH, "stream packet: latent size %u, the decoder's stream has %u", info->latent,
-		               st->latent);
-	if (info->scale_check != st->scale_check)
-		return CV_FAIL(CV_ERROR_MISMATCH, "stream packet: code statistics check %08x, the decoder's is %08x (encoder and "
-		               "decoder were given different code.mean/code.std)", info->scale_check, st->scale_check);
-	if (st->cur.started && info->timestamp_us <= st->cur.timestamp_us)
-		return CV_FAIL(CV_ERROR_FORMAT, "stream packet: timestamp %llu us is not after the last frame's %llu us",
-		               (unsigned long long)info->timestamp_us, (unsigned long long)st->cur.timestamp_us);
-	return CV_OK;
-}
-
-/* Where a packet stands in the sequence: late, after a gap, or next. Extends a delta frame's 16 bits from the
- * last sequence seen (serial number arithmetic: within 32767 either way). */
-static enum codec_decode_status place(struct codec_decoder *d, const struct codec_packet_info *info, bool key,
-                                      uint32_t *sequence)
-{
-	struct state *cur = &d->st.cur;
-	if (!cur->started) {
-		*sequence = info->sequence;
-		return key ? CODEC_DECODED : CODEC_SKIPPED_WAITING_KEY;
-	}
-	int64_t ahead = key ? (int64_t)info->sequence - cur->sequence : (int16_t)(uint16_t)(info->sequence - cur->sequence);
-	if (ahead <= 0) return CODEC_SKIPPED_LATE;
-	*sequence = (uint32_t)(cur->sequence + ahead);
-	if (ahead > 1) {
-		d->stats.gaps++;
-		d->stats.lost += (uint64_t)(ahead - 1);
-		cur->reference = false;
-	}
-	if (key) return CODEC_DECODED;
-	/* A delta frame we cannot decode still moves the sequence on, so later packets are placed against it. */
-	if (!cur->reference) {
-		cur->sequence = *sequence;
-		return CODEC_SKIPPED_WAITING_KEY;
-	}
-	return CODEC_DECODED;
 }
 
 static enum cv_result reject(struct codec_decoder *d, enum cv_result r)
@@ -1182,29 +1257,113 @@ static enum cv_result reject(struct codec_decoder *d, enum cv_result r)
 	return r;
 }
 
+/* A key frame must belong to the decoder's stream. */
+static enum cv_result check_key(struct codec_decoder *d, const struct codec_packet_info *info)
+{
+	const struct stream *st = &d->st;
+	enum cv_result r = CV_OK;
+	if (info->avatar != st->avatar)
+		r = CV_FAIL(CV_ERROR_MISMATCH, "stream packet: avatar %u, the decoder's stream has avatar %u",
+		            info->avatar, st->avatar);
+	else if (info->latent != st->latent)
+		r = CV_FAIL(CV_ERROR_MISMATCH, "stream packet: latent size %u, the decoder's stream has %u",
+		            info->latent, st->latent);
+	else if (info->scale_check != st->scale_check)
+		r = CV_FAIL(CV_ERROR_MISMATCH,
+		            "stream packet: code statistics check %08x, the decoder's is %08x (encoder and decoder "
+		            "were given different code.mean/code.std)", info->scale_check, st->scale_check);
+	return r == CV_OK ? r : reject(d, r);
+}
+
+/* Counts the packets missing before `sequence`, against the highest one seen (reordered packets that arrive after
+ * a later one are counted lost, then decoded if they can be). */
+static void count_gap(struct codec_decoder *d, uint32_t sequence)
+{
+	uint32_t base = d->observed > d->st.cur.sequence ? d->observed : d->st.cur.sequence;
+	if (sequence > base + 1ull) {
+		d->stats.gaps++;
+		d->stats.lost += sequence - base - 1;
+	}
+	if (sequence > d->observed) d->observed = sequence;
+}
+
+/* Decides what to do with a packet: decode it (then *sequence is its full sequence number) or skip it. A delta frame
+ * decodes when it directly follows the last decoded frame; its 16 bits are extended from that frame's sequence
+ * (serial number arithmetic: within 32767 either way). A key frame decodes when it is newer in sequence and time;
+ * one that is not is refused, but a second in a row means the sender restarted (or the last key frame was a
+ * corrupted one from the future), and the decoder follows the stream again from there. */
+static enum cv_result place(struct codec_decoder *d, const struct codec_packet_info *info, bool key,
+                            enum codec_decode_status *status, uint32_t *sequence)
+{
+	struct state *cur = &d->st.cur;
+	*status = CODEC_DECODED;
+	*sequence = info->sequence;
+	if (key) CV_TRY(check_key(d, info));
+	if (!cur->started) {
+		if (!key) *status = CODEC_SKIPPED_WAITING_KEY;
+		else d->observed = info->sequence;
+		return CV_OK;
+	}
+	if (key) {
+		bool back_sequence = info->sequence <= cur->sequence;
+		bool back_time = info->timestamp_us <= cur->timestamp_us;
+		if ((back_sequence || back_time) && ++d->refused_keys < 2) {
+			if (back_sequence) {
+				*status = CODEC_SKIPPED_LATE;
+				return CV_OK;
+			}
+			return reject(d, CV_FAIL(CV_ERROR_FORMAT, "stream packet: key frame at %llu us is not after "
+			                         "the last frame's %llu us", (unsigned long long)info->timestamp_us,
+			                         (unsigned long long)cur->timestamp_us));
+		}
+		/* A key frame needs no earlier state, so decoding it is the whole resynchronisation. */
+		if (back_sequence || back_time) {
+			CV_WARN("stream of participant %u: two key frames in a row went back in sequence or time; "
+			        "following it again from sequence %u (a restarted sender?)", d->st.participant,
+			        info->sequence);
+			return CV_OK;
+		}
+		count_gap(d, info->sequence);
+		return CV_OK;
+	}
+	int64_t ahead = (int16_t)(uint16_t)(info->sequence - cur->sequence);
+	if (ahead <= 0) {
+		*status = CODEC_SKIPPED_LATE;
+		return CV_OK;
+	}
+	*sequence = (uint32_t)(cur->sequence + ahead);
+	count_gap(d, *sequence);
+	if (ahead != 1) *status = CODEC_SKIPPED_WAITING_KEY;
+	return CV_OK;
+}
+
 enum cv_result codec_decoder_decode(struct codec_decoder *d, const void *packet, size_t size,
                                     struct codec_frame *frame, enum codec_decode_status *status)
 {
-	if (!d || !frame || !status) return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "codec_decoder_decode: missing argument");
+	if (!d || !frame || !status)
+		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "codec_decoder_decode: missing argument");
 	*status = CODEC_SKIPPED_WAITING_KEY;
 	struct stream *st = &d->st;
 	struct codec_packet_info info;
 	enum cv_result r = codec_packet_parse(packet, size, &info);
 	if (r != CV_OK) return reject(d, r);
 	if (info.size != size)
-		return reject(d, CV_FAIL(CV_ERROR_FORMAT, "stream packet: %zu bytes after the %zu-byte packet", size - info.size,
-		                         info.size));
+		return reject(d, CV_FAIL(CV_ERROR_FORMAT, "stream packet: %zu bytes after the %zu-byte packet",
+		                         size - info.size, info.size));
 	if (info.participant != st->participant)
-		return reject(d, CV_FAIL(CV_ERROR_MISMATCH, "stream packet: participant %u, the decoder's stream is participant %u",
+		return reject(d, CV_FAIL(CV_ERROR_MISMATCH,
+		                         "stream packet: participant %u, the decoder's stream is participant %u",
 		                         info.participant, st->participant));
 	bool key = info.flags & CODEC_PACKET_KEY;
-	uint32_t sequence = 0;
-	if (key && st->cur.started && info.sequence <= st->cur.sequence) *status = CODEC_SKIPPED_LATE;
-	else if (key && (r = check_key(d, &info)) != CV_OK) return reject(d, r);
-	else *status = place(d, &info, key, &sequence);
-	if (*status == CODEC_SKIPPED_LATE) d->stats.skipped_late++;
-	if (*status == CODEC_SKIPPED_WAITING_KEY) d->stats.skipped_no_key++;
-	if (*status != CODEC_DECODED) return CV_OK;
+	uint32_t sequence;
+	enum codec_decode_status placed;
+	CV_TRY(place(d, &info, key, &placed, &sequence));
+	if (placed != CODEC_DECODED) {
+		*status = placed;
+		if (placed == CODEC_SKIPPED_LATE) d->stats.skipped_late++;
+		else d->stats.skipped_no_key++;
+		return CV_OK;
+	}
 
 	stream_begin(st, key, info.quality);
 	struct codec_frame rec = {.sequence = sequence, .participant = st->participant, .avatar = st->avatar,
@@ -1214,20 +1373,25 @@ enum cv_result codec_decoder_decode(struct codec_decoder *d, const void *packet,
 	rc_decoder_init(&w.sym.dec, (const uint8_t *)packet + info.header_size, info.size - info.header_size);
 	walk_frame(&w);
 	/* The decoder reads exactly the bytes the encoder wrote before it dropped trailing zeros: a body longer than
-	 * that, or a code value outside the range, was not written by an encoder. */
+	 * that, or a value outside its range, was not written by an encoder. */
 	if (w.sym.dec.bad) sym_fail(&w.sym, "an impossible range coder state");
 	if (w.sym.dec.pos < w.sym.dec.size) sym_fail(&w.sym, "bytes left over after the last value");
-	if (w.sym.bad) {
-		*status = CODEC_SKIPPED_WAITING_KEY;
-		return reject(d, CV_FAIL(CV_ERROR_FORMAT, "stream packet %u: the body does not decode: %s", sequence, w.sym.bad));
-	}
-	st->next.started = st->next.reference = true;
+	if (w.sym.bad)
+		return reject(d, CV_FAIL(CV_ERROR_FORMAT, "stream packet %u: the body does not decode: %s", sequence,
+		                         w.sym.bad));
+	st->next.started = true;
 	st->next.sequence = sequence;
 	st->next.timestamp_us = rec.timestamp_us;
 	stream_commit(st);
+	if (key) {
+		d->refused_keys = 0;
+		d->observed = sequence;
+		d->stats.key_frames++;
+	}
+	if (sequence > d->observed) d->observed = sequence;
 	rec.code = st->rec_code;
 	*frame = rec;
 	d->stats.decoded++;
-	if (key) d->stats.key_frames++;
+	*status = CODEC_DECODED;
 	return CV_OK;
 }

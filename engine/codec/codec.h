@@ -13,7 +13,10 @@
  * leaves the decoder exactly as it was (as if the packet had been lost). Malformed packets give
  * CV_ERROR_FORMAT, packets of another stream (participant, avatar, latent size, scales) CV_ERROR_MISMATCH,
  * a newer packet version CV_ERROR_UNSUPPORTED. Late, duplicate and undecodable delta packets are skipped and
- * counted, not errors. A libFuzzer entry point lives in tests/fuzz/fuzz_packet.c.
+ * counted, not errors. Packets carry no checksum: transports and recordings check integrity. A corrupted packet
+ * that still parses decodes to wrong but finite, in-range values, and the next key frame repairs the stream
+ * (the second one if the corruption hit a key frame's sequence or timestamp). A libFuzzer entry point lives in
+ * tests/fuzz/fuzz_packet.c.
  *
  * Packet (all integers little-endian; "varint" is unsigned LEB128, at most 10 bytes, overlong forms refused):
  *   byte 0        0xA0 | CODEC_PACKET_VERSION (the high nibble 0xA is the magic)
@@ -34,8 +37,9 @@
  * prediction is closed-loop and exactly the same on both sides: quantisation error never accumulates.
  *
  * Hands. The skeleton is rigid: each joint's offset from its parent, expressed in the parent's frame, is a bone
- * of fixed length and direction. A hand sends its bones (as differences from a built-in average hand) only when
- * it is intra coded (key frames and the first frame it is tracked again); every frame sends the wrist pose,
+ * of fixed length and direction. A hand sends its bones only when it is intra coded (key frames and the first
+ * frame it is tracked again), as a scale of a built-in average hand (codec_average_hand, fitted by least squares)
+ * and each bone's difference from the scaled average hand; every frame sends the wrist pose,
  * each joint's rotation relative to its parent's reconstructed orientation (a rotation vector), radii and the
  * per-joint validity flags. The receiver rebuilds positions down the chain, P = P_parent + R_parent * bone.
  * Where that misses a joint's true position by more than the tolerance on any axis (non-rigid tracking data,
@@ -76,13 +80,14 @@
 
 /* Quantisation grid at quality 1. The code step is a fraction of each dimension's standard deviation; the
  * default was chosen with `cavr bench codec` (texture PSNR against rate, engine/app/bench_codec.c). */
-#define CODEC_CODE_STEP 0.125
+#define CODEC_CODE_STEP 0.2
 #define CODEC_HEAD_POSITION_STEP 0.0005      /* metres */
 #define CODEC_HEAD_ROTATION_STEP 0.0005      /* radians, per rotation-vector component */
 #define CODEC_WRIST_POSITION_STEP 0.0005
 #define CODEC_WRIST_ROTATION_STEP 0.002
 #define CODEC_JOINT_ROTATION_STEP 0.01
 #define CODEC_JOINT_POSITION_TOLERANCE 0.001 /* corrections use this step, so a corrected joint is within half */
+#define CODEC_HAND_SCALE_STEP (1.0 / 512.0)
 #define CODEC_BONE_STEP 0.00025
 #define CODEC_RADIUS_STEP 0.00025
 #define CODEC_GAZE_STEP (1.0 / 2048.0)       /* octahedral coordinates, each in -1..1 */
@@ -130,9 +135,9 @@ enum codec_hand_joint {
 /* The parent of each joint in the rigid skeleton (the wrist is the root: its own parent). */
 extern const uint8_t codec_joint_parent[CODEC_HAND_JOINTS];
 
-/* The codec's average adult right hand: each joint's offset from its parent, in the parent's frame (metres); the
- * left hand mirrors x. Intra-coded bones are sent as differences from it. */
-extern const float codec_average_hand[CODEC_HAND_JOINTS][3];
+/* The codec's average adult right hand: each joint's offset from its parent in the parent's frame, and its radius
+ * (metres); the left hand mirrors x. Intra-coded hands send a scale of it, then differences from the scaled one. */
+extern const float codec_average_hand[CODEC_HAND_JOINTS][4];
 
 /* Per-joint validity, the bits of XrSpaceLocationFlags. */
 enum codec_joint_flags {
@@ -186,7 +191,7 @@ struct codec_stream_desc {
 	const float *code_std;    /* Z values > 0, e.g. code.std of the .cavatar file; NULL: default_std for all */
 	float default_std;        /* 0: 1 */
 	/* Encoder only (the decoder reads them from key frames). */
-	float quality;            /* code quantisation step multiplier, 1/64..64; 0: 1. Larger: fewer bits, more error */
+	float quality;            /* code step multiplier, 1/64..64; 0: 1. Larger: fewer bits, more error */
 	uint32_t key_interval_us; /* at most this long between key frames; 0: 1 s */
 };
 
@@ -207,15 +212,24 @@ enum cv_result codec_encoder_encode(struct codec_encoder *encoder, const struct 
 /* The next frame will be a key frame (a receiver joined or reported loss). */
 void codec_encoder_force_key(struct codec_encoder *encoder);
 
+/* Where an encoder's bits went, summed over its packets (the body's parts measured inside the range coder, so
+ * they add up to the body to within a few bits per packet). */
+struct codec_encoder_stats {
+	uint64_t packets, key_frames, bytes;
+	double header_bits, time_bits, head_bits, hand_bits, gaze_audio_bits, code_bits;
+	uint64_t corrections; /* hand joints whose position needed a correction */
+};
+void codec_encoder_stats(const struct codec_encoder *encoder, struct codec_encoder_stats *out);
+
 enum codec_decode_status {
 	CODEC_DECODED,             /* the frame is filled in */
 	CODEC_SKIPPED_LATE,        /* sequence not after the last decoded frame: a duplicate or reordered packet */
-	CODEC_SKIPPED_WAITING_KEY, /* a delta frame with no reference (start, or a sequence gap): wait for a key frame */
+	CODEC_SKIPPED_WAITING_KEY, /* a delta frame that does not follow the last decoded frame (start, loss) */
 };
 
 struct codec_decoder_stats {
 	uint64_t decoded, key_frames;
-	uint64_t gaps, lost;       /* sequence gaps seen, and the packets missing in them */
+	uint64_t gaps, lost;       /* sequence gaps seen, and the packets missing in them (reordered ones included) */
 	uint64_t skipped_late;     /* CODEC_SKIPPED_LATE */
 	uint64_t skipped_no_key;   /* CODEC_SKIPPED_WAITING_KEY */
 	uint64_t rejected;         /* packets refused with an error */
@@ -226,7 +240,12 @@ enum cv_result codec_decoder_create(const struct codec_stream_desc *desc, struct
 void codec_decoder_destroy(struct codec_decoder **decoder);
 
 /* Decodes one packet of exactly `size` bytes. On CV_OK, *status says whether `frame` was filled in (on skips
- * and errors it is left untouched). A sequence gap is counted and makes the decoder wait for a key frame. */
+ * and errors it is left untouched). A delta frame decodes only when it directly follows the last decoded frame
+ * (a packet that arrives after a later one still decodes if it is that one); sequence gaps are counted. Its 16
+ * sequence bits are read as the nearest sequence to the last decoded one, so a receiver that heard nothing for
+ * 32768 frames (18 minutes at 30 Hz) should reset. A key frame older in sequence than the last decoded frame is
+ * skipped as late, one older in time refused; a second such key frame in a row means the sender restarted (or
+ * the previous key frame was corrupted) and the decoder follows the stream again from it. */
 enum cv_result codec_decoder_decode(struct codec_decoder *decoder, const void *packet, size_t size,
                                     struct codec_frame *frame, enum codec_decode_status *status);
 /* Forgets the reference frame (after a long silence, a seek): only a key frame decodes next. */

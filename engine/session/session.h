@@ -102,15 +102,15 @@ struct session_info {
 	uint64_t file_size;
 };
 
-/* Everything skipped, counted as it is found: opening finds damage in chunk headers and the incomplete tail;
- * reading finds damage in chunk payloads and packets of unknown participants. */
+/* Everything skipped, counted once, as it is found: opening finds the incomplete tail, damage in chunk headers
+ * (when it scans) and in the chunks that name participants; reading finds the rest. */
 struct session_reader_stats {
 	uint64_t damaged_chunks;      /* failed checksum or structure; none of their packets are returned */
-	uint64_t damaged_bytes;       /* bytes inside those chunks and in unreadable stretches skipped over */
+	uint64_t damaged_bytes;       /* bytes skipped: damaged and misordered chunks, unreadable stretches */
 	uint64_t misordered_chunks;   /* intact but starting before the previous chunk's end, or out of sequence */
 	uint64_t unknown_participant_packets; /* packets from an id no earlier record named */
 	uint64_t duplicate_participants;      /* join records for an id already named (the first one stays) */
-	uint64_t tail_bytes;          /* an incomplete last chunk (the recording was cut off) or bytes after the footer */
+	uint64_t tail_bytes;          /* an incomplete last chunk: the recording was cut off */
 	bool footer_damaged;          /* a footer was there but did not check out */
 };
 
@@ -129,7 +129,7 @@ void session_reader_destroy(struct session_reader **r);
 
 void session_reader_info(const struct session_reader *r, struct session_info *out);
 void session_reader_get_stats(const struct session_reader *r, struct session_reader_stats *out);
-/* Participants in the order they were named: header first, then joins in file order. */
+/* Participants in the order they were named (header first, then joins in file order); NULL past the last. */
 const struct session_participant *session_reader_participant(const struct session_reader *r, size_t i);
 /* The participant with this id, or NULL. */
 const struct session_participant *session_reader_find_participant(const struct session_reader *r, uint32_t id);
@@ -137,7 +137,7 @@ size_t session_reader_damage_count(const struct session_reader *r);
 const struct session_damage *session_reader_damage(const struct session_reader *r, size_t i);
 
 /* The next packet in time order: *got is false at the end. Damaged chunks are skipped (counted, logged as a
- * warning); an error is returned only when the file cannot be read at all (I/O). */
+ * warning); an error is returned only when reading itself fails (I/O, memory). */
 enum cv_result session_reader_next(struct session_reader *r, struct session_packet *out, bool *got);
 /* Positions the reader so that session_reader_next returns the first packet at or after `time_us`: it loads
  * the chunk whose time range holds it (found in the index) and skips that chunk's earlier packets. */

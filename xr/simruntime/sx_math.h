@@ -13,7 +13,8 @@ struct sx_pose {
 	double q[4];
 };
 
-#define SX_POSE_IDENTITY ((struct sx_pose){{0, 0, 0}, {0, 0, 0, 1}})
+#define SX_POSE_IDENTITY_INIT {{0, 0, 0}, {0, 0, 0, 1}}
+#define SX_POSE_IDENTITY ((struct sx_pose)SX_POSE_IDENTITY_INIT)
 
 static inline void sx_quat_mul(const double a[4], const double b[4], double out[4])
 {

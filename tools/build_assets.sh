@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Regenerates everything in assets/ from real data installed by package name:
+#   npm:  @mediapipe/face_mesh 0.4.1657299874 (face mesh), @webxr-input-profiles/assets 1.0.20 (hands)
+#   apt:  python3-skimage (astronaut.png, extracted only: its dependencies are heavy), assimp-testmodels (BVH)
+# Sources go to tools/assets/cache/ (git-ignored).  Deterministic: same sources and steps, same files.
+#
+#   tools/build_assets.sh [--steps N] [--minutes M] [--only NAME]
+# --steps: training steps per avatar (default 2000, about 10 minutes each on one core);
+# --minutes: wall-time cap per training run; a run cut short checkpoints and the next run continues
+# (files are exported once --steps are reached).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cache="$root/tools/assets/cache"
+py=/usr/bin/python3
+steps=2000 minutes=0 only=""
+while (($#)); do
+  case "$1" in
+    --steps) steps="$2"; shift 2 ;;
+    --minutes) minutes="$2"; shift 2 ;;
+    --only) only="$2"; shift 2 ;;
+    *) echo "build_assets: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+mkdir -p "$cache" "$root/assets"
+
+# sources
+if [ ! -f "$cache/node_modules/@mediapipe/face_mesh/face_mesh_solution_packed_assets.data" ] ||
+   [ ! -f "$cache/node_modules/@webxr-input-profiles/assets/dist/profiles/generic-hand/left.glb" ]; then
+  (cd "$cache" && npm install --no-audit --no-fund --no-save --prefix "$cache" \
+     @mediapipe/face_mesh@0.4.1657299874 @webxr-input-profiles/assets@1.0.20)
+fi
+fetch_deb() {  # package, folder: apt-get download + dpkg -x (no root, no dependencies)
+  if [ ! -d "$cache/$2" ]; then
+    (cd "$cache" && rm -f "$1"_*.deb && apt-get download "$1" && dpkg -x "$1"_*.deb "$2.tmp" && mv "$2.tmp" "$2" && rm -f "$1"_*.deb)
+  fi
+}
+fetch_deb python3-skimage skimage
+[ -f /usr/share/assimp/models/BVH/01_01.bvh ] || fetch_deb assimp-testmodels assimp
+
+cd "$root/tools/assets"
+$py hands.py --out-dir "$root/assets"
+for name in ana kofi ines; do
+  [ -z "$only" ] || [ "$only" = "$name" ] || continue
+  $py train.py "$name" --steps "$steps" --minutes "$minutes" --out-dir "$root/assets"
+  if [ -f "$root/assets/$name.cavatar" ]; then
+    $py performance.py "$name" --assets "$root/assets"
+    $py "$root/tools/dam_reference.py" reference --avatar "$root/assets/$name.cavatar" \
+        --out "$cache/$name.reference.safetensors" --codes 2 --precision f32 >/dev/null
+  fi
+done
+du -sh "$root/assets"
