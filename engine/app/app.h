@@ -54,6 +54,8 @@ VkSampleCountFlagBits app_pick_samples(struct gpu_context *ctx, VkSampleCountFla
 
 /* `cavr bench ARGS...` (ARGS after the word bench); returns the process exit code. */
 int app_bench(int argc, char **argv);
+/* The full-size random avatar benchmarks use (cavr-bench/full-dam.cavatar), made with tools/dam_reference.py once. */
+enum cv_result app_bench_default_avatar(char *path, size_t size);
 
 /* Presenters that live outside the engine (the OpenXR one, in xr/), handed in by the executable so the engine
  * never depends on them. A presenter made here owns the gpu_context it returns. */

@@ -39,7 +39,7 @@ static const char *tool_path(void)
 	return env ? env : CAVR_SOURCE_DIR "/tools/dam_reference.py";
 }
 
-static enum cv_result make_default_avatar(char *path, size_t size)
+enum cv_result app_bench_default_avatar(char *path, size_t size)
 {
 	const char *dir = "cavr-bench";
 	snprintf(path, size, "%s/full-dam.cavatar", dir);
@@ -246,7 +246,7 @@ int app_bench(int argc, char **argv)
 	}
 	char path[4096];
 	if (!a.avatar) {
-		if (make_default_avatar(path, sizeof(path)) != CV_OK) return 1;
+		if (app_bench_default_avatar(path, sizeof(path)) != CV_OK) return 1;
 		a.avatar = path;
 	}
 	struct avatar_file *file = NULL;

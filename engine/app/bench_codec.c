@@ -3,13 +3,12 @@
  * decoder then decodes a subsample of its frames from both the uncompressed and the decoded codes, and the table
  * gives bits per frame, kbit/s at 30 Hz, texture PSNR and vertex error against the uncompressed decode, and the
  * codec's CPU time per frame. Figures, never assertions. */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "app/app.h"
 #include "app/bench_codec.h"
 #include "avatar/decoder.h"
 #include "codec/codec.h"
@@ -48,24 +47,6 @@ struct bench {
 	float *originals;   /* their uncompressed codes */
 	struct run runs[MAX_QUALITIES];
 };
-
-/* The same full-size random avatar `cavr bench decode` makes (tools/dam_reference.py), in the same place. */
-static enum cv_result default_avatar(char *path, size_t size)
-{
-	const char *dir = "cavr-bench", *env = getenv("CAVR_TOOLS");
-	const char *tool = env ? env : CAVR_SOURCE_DIR "/tools/dam_reference.py";
-	snprintf(path, size, "%s/full-dam.cavatar", dir);
-	struct stat st;
-	if (stat(path, &st) == 0) return CV_OK;
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) return CV_FAIL(CV_ERROR_IO, "cannot create '%s'", dir);
-	char cmd[8192];
-	snprintf(cmd, sizeof(cmd),
-	         "/usr/bin/python3 '%s' make --out '%s' --ref '%s/full-dam.ref.safetensors' --codes 1 --seed 1 "
-	         "--name full-dam", tool, path, dir);
-	fprintf(stderr, "bench: making a full-size random avatar with PyTorch (%s)\n", path);
-	if (system(cmd) != 0) return CV_FAIL(CV_ERROR_IO, "could not run %s (needs python3-torch)", tool);
-	return CV_OK;
-}
 
 static enum cv_result load_stats(struct bench *b)
 {
@@ -341,7 +322,7 @@ int app_bench_codec(int argc, char **argv)
 	char path[4096];
 	enum cv_result r = CV_OK;
 	if (!b.a.avatar) {
-		r = default_avatar(path, sizeof(path));
+		r = app_bench_default_avatar(path, sizeof(path));
 		b.a.avatar = path;
 	}
 	if (r == CV_OK) r = bench_run(&b);
