@@ -950,21 +950,13 @@ SX_EXPORT int simxr_set_script(const char *text)
 
 SX_EXPORT int simxr_fire(const char *event)
 {
-	static const struct {
-		const char *name;
-		enum sx_script_event ev;
-	} names[] = {
-		{"loss", SX_EVENT_LOSS},     {"instance_loss", SX_EVENT_INSTANCE_LOSS}, {"exit", SX_EVENT_EXIT},
-		{"stop", SX_EVENT_STOP},     {"focus", SX_EVENT_FOCUS},                 {"unfocus", SX_EVENT_UNFOCUS},
-		{"recenter", SX_EVENT_RECENTER},
-	};
+	enum sx_script_event ev;
 	int ok = -1;
 	sx_lock();
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (event && strcmp(event, names[i].name) == 0 && sx_current_instance) {
-			sx_instance_fire(sx_current_instance, names[i].ev);
-			ok = 0;
-		}
+	if (sx_script_event_named(event, &ev) && sx_current_instance) {
+		sx_instance_fire(sx_current_instance, ev);
+		ok = 0;
+	}
 	sx_unlock();
 	return ok;
 }

@@ -275,6 +275,9 @@ enum sx_script_event {
 	SX_EVENT_RECENTER,      /* LOCAL moves to the current head pose (reference space change event) */
 };
 
+/* The event a script line or simxr_fire names ("loss", "exit", ...); false for an unknown name. */
+bool sx_script_event_named(const char *name, enum sx_script_event *out);
+
 struct sx_script;
 /* Parses a script; `what` names it in errors ("file.txt" or "script"), which go to err. */
 struct sx_script *sx_script_parse(const char *text, const char *what, char *err, size_t err_size);

@@ -238,6 +238,25 @@ static bool number(struct parser *p, double *out)
 	return true;
 }
 
+bool sx_script_event_named(const char *name, enum sx_script_event *out)
+{
+	static const struct {
+		const char *name;
+		enum sx_script_event ev;
+	} names[] = {
+		{"loss", SX_EVENT_LOSS}, {"instance_loss", SX_EVENT_INSTANCE_LOSS}, {"exit", SX_EVENT_EXIT},
+		{"stop", SX_EVENT_STOP}, {"focus", SX_EVENT_FOCUS},                 {"unfocus", SX_EVENT_UNFOCUS},
+		{"recenter", SX_EVENT_RECENTER},
+	};
+	for (size_t i = 0; name && i < sizeof names / sizeof names[0]; i++) {
+		if (strcmp(name, names[i].name) == 0) {
+			*out = names[i].ev;
+			return true;
+		}
+	}
+	return false;
+}
+
 static bool word(struct parser *p, const char *w)
 {
 	if (p->at < p->ntok && strcmp(p->tok[p->at], w) == 0) {
@@ -338,18 +357,9 @@ static struct sx_script *parse_line(struct parser *p, struct sx_script *s, doubl
 		else
 			ADD_KEY(s->connected[h], k);
 	} else if (strcmp(cmd, "event") == 0) {
-		static const struct {
-			const char *name;
-			enum sx_script_event ev;
-		} names[] = {
-			{"loss", SX_EVENT_LOSS}, {"instance_loss", SX_EVENT_INSTANCE_LOSS}, {"exit", SX_EVENT_EXIT},
-			{"stop", SX_EVENT_STOP}, {"focus", SX_EVENT_FOCUS},                 {"unfocus", SX_EVENT_UNFOCUS},
-			{"recenter", SX_EVENT_RECENTER},
-		};
 		struct event_key k = {*t, 0};
-		bool found = false;
-		for (size_t i = 0; i < sizeof names / sizeof names[0] && !found; i++)
-			if (word(p, names[i].name)) k.ev = names[i].ev, found = true;
+		bool found = p->at < p->ntok && sx_script_event_named(p->tok[p->at], &k.ev);
+		if (found) p->at++;
 		if (!found) return fail(p, "expected 'event loss|instance_loss|exit|stop|focus|unfocus|recenter'");
 		if (s->events.n == s->events.cap) {
 			size_t cap = s->events.cap ? s->events.cap * 2 : 8;
