@@ -8,8 +8,8 @@ packages=(
   build-essential cmake ninja-build clang-14 libclang-rt-14-dev pkg-config
   # Vulkan: loader, headers, lavapipe (CPU driver), validation, shader compiler
   libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools glslc spirv-tools
-  # windowing, math, image I/O, JSON
-  libglfw3-dev libcglm-dev libstb-dev libcjson-dev
+  # windowing, math, image I/O, JSON, encryption (live meetings), the overlay's font, video export
+  libglfw3-dev libcglm-dev libstb-dev libcjson-dev libsodium-dev fonts-dejavu-core ffmpeg
   # OpenXR
   libopenxr-dev libopenxr-loader1 openxr-layer-corevalidation
   # headless display for window tests

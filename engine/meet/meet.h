@@ -1,0 +1,68 @@
+/* meet: a meeting as the renderer sees it. A feed (a recorded session played back, or a live meeting received
+ * over the network) says, for a display time, who is there and what each participant looks like at that time:
+ * the latest expression code (decoded again only when it changes), head and hand poses interpolated between
+ * packets, and the stream's health. The meeting scene (engine/app/scene_meeting.c) seats and draws whatever a
+ * feed reports; it never knows where the packets came from.
+ *
+ * Poses are in the participant's seat frame (tools/assets/performance.py): metres, x to the participant's left,
+ * y up, z the way they face, origin at their head centre at rest. The scene puts each seat frame at a seat. */
+#ifndef CAVR_MEET_H
+#define CAVR_MEET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "codec/codec.h"
+#include "session/session.h"
+
+#define MEET_MAX_PARTICIPANTS 64
+
+enum meet_status {
+	MEET_ACTIVE,       /* frames are arriving */
+	MEET_WAITING,      /* named but no frame decoded yet (joining, or waiting for a key frame) */
+	MEET_RECONNECTING, /* frames stopped for a while; the last state is held */
+	MEET_LEFT,         /* left or timed out; not drawn */
+};
+
+struct meet_participant {
+	uint32_t id;
+	char name[SESSION_MAX_NAME + 1];
+	char avatar_path[SESSION_MAX_PATH + 1]; /* resolved local file ("" when it could not be found) */
+	uint8_t avatar_hash[SESSION_HASH_SIZE];
+	enum meet_status status;
+	bool has_frame;          /* the fields below are valid */
+	uint64_t code_version;   /* changes whenever `code` changes: the scene decodes again only then */
+	float code[CODEC_MAX_LATENT];
+	uint32_t code_floats;
+	struct codec_pose head;  /* at the display time */
+	struct codec_hand hands[2];
+	float audio_level;       /* 0 when the stream carries none */
+	/* Stream health for the overlay. */
+	float bitrate_kbps;      /* over the last second */
+	float loss;              /* fraction of packets lost over the last seconds, 0..1 */
+};
+
+struct meet_feed {
+	/* Moves the feed to display time `time_s` (seconds on the feed's clock; playback: recording time) and fills
+	 * the participants. Never blocks on I/O longer than reading what is already there. */
+	enum cv_result (*update)(struct meet_feed *f, double time_s);
+	void (*destroy)(struct meet_feed *f);
+	struct meet_participant *participants; /* `count` of them, filled by update */
+	uint32_t count;
+	double duration_s; /* playback: the recording's length; live: < 0 */
+};
+
+static inline void meet_feed_destroy(struct meet_feed **f)
+{
+	if (*f) (*f)->destroy(*f);
+	*f = NULL;
+}
+
+/* Finds a participant's avatar file: `path` relative to `base_dir` (the recording's folder), then a file of the
+ * same name in each folder of CAVR_AVATAR_PATH (':'-separated), the parent of `base_dir` and the shipped assets;
+ * a candidate counts only when its SHA-256 is `hash`. CV_ERROR_IO (with an error naming the path and hash) when
+ * none matches. */
+enum cv_result meet_find_avatar(const char *base_dir, const char *path, const uint8_t hash[SESSION_HASH_SIZE],
+                                char *out, size_t out_size);
+
+#endif
