@@ -102,10 +102,9 @@ def load_hand(path):
     idx = acc(prim["indices"]).astype(np.int64).reshape(-1, 3)
     ibm = acc(skin["inverseBindMatrices"]).astype(np.float64).reshape(-1, 4, 4).transpose(0, 2, 1)[order]
     skin_nodes = [skin["joints"][o] for o in order]
-    par = []
-    for j in skin_nodes:
-        p = parent.get(j)
-        par.append(skin_nodes.index(p) if p in skin_nodes else -1)
+    # the glb's joints are siblings (no node hierarchy), so the topology is OpenXR's: metacarpals hang off
+    # the wrist, every other joint off the one before it
+    par = [-1 if i == 0 else 0 if n.endswith("metacarpal") else i - 1 for i, n in enumerate(OPENXR_JOINTS)]
     G = np.stack([global_m(j) for j in skin_nodes])
     return dict(pos=pos, nrm=nrm, uv=uv, joints=joints, weights=weights, idx=idx, ibm=ibm, parent=np.array(par), G=G)
 
