@@ -1,4 +1,5 @@
-/* `cavr rec`: inspect, cut and merge recordings, and measure how fast they are written and read.
+/* `cavr rec`: import performances into recordings, inspect, cut and merge recordings, and measure how fast they
+ * are written and read.
  * Cut and merge read with the same rules as playback (damaged chunks are skipped and reported), so their
  * output is also a repaired copy. Outputs are written beside their final name and renamed into place once
  * complete, so a failed command never leaves a half-written OUT or clobbers an input. */
@@ -12,11 +13,19 @@
 #include <unistd.h>
 
 #include "app/rec_cli.h"
+#include "avatar/cavatar.h"
+#include "avatar/safetensors.h"
+#include "codec/codec.h"
 #include "session/session.h"
 
 static const char usage[] =
 	"usage: cavr rec COMMAND ...\n"
 	"\n"
+	"  import OUT PERF1 [PERF2...] [--quality Q] [--names A,B,...] [--epoch UNIX_S]\n"
+	"                                  performances (.cavperf) encoded by the stream codec into one recording;\n"
+	"                                  participants 1..n, named after the files unless --names; quality as in\n"
+	"                                  the codec (default 1); wall-clock start unknown (0) unless --epoch, so\n"
+	"                                  the same inputs give the same bytes\n"
 	"  inspect FILE [--gap S]          participants, duration, packets and bitrate per participant, gaps\n"
 	"                                  between a participant's packets longer than S seconds (default 1),\n"
 	"                                  damaged chunks\n"
@@ -482,6 +491,440 @@ static enum cv_result merge(const char *out, char **paths, size_t inputs)
 	return res;
 }
 
+/* ---- performances (.cavperf) ---- */
+
+/* The tensor `name` with exactly these dimensions (rank = dims), else a format error naming both. */
+static enum cv_result perf_tensor(const struct st_file *st, const char *name, uint32_t rank, const uint64_t *dims,
+                                  bool optional, const struct st_tensor **out)
+{
+	*out = st_find(st, name);
+	if (!*out) {
+		if (optional) return CV_OK;
+		return CV_FAIL(CV_ERROR_FORMAT, "%s: no tensor '%s'", st_path(st), name);
+	}
+	const struct st_tensor *t = *out;
+	bool ok = t->rank == rank;
+	for (uint32_t i = 0; ok && i < rank; i++) ok = t->shape[i] == dims[i];
+	if (!ok) {
+		char want[96] = "", got[96] = "";
+		for (uint32_t i = 0; i < rank; i++)
+			snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s%llu", i ? ", " : "",
+			         (unsigned long long)dims[i]);
+		for (uint32_t i = 0; i < t->rank; i++)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%llu", i ? ", " : "",
+			         (unsigned long long)t->shape[i]);
+		return CV_FAIL(CV_ERROR_FORMAT, "%s: tensor '%s' has shape [%s], expected [%s]", st_path(st), name, got,
+		               want);
+	}
+	if (t->dtype != ST_F32 && t->dtype != ST_F16 && t->dtype != ST_BF16)
+		return CV_FAIL(CV_ERROR_FORMAT, "%s: tensor '%s' is %s, expected F32, F16 or BF16", st_path(st), name,
+		               st_dtype_name(t->dtype));
+	return CV_OK;
+}
+
+/* Converts a checked tensor; its element count is bounded by the file's size, so the allocation is too. */
+static enum cv_result perf_floats(const struct st_tensor *t, float **out)
+{
+	*out = malloc(t->count ? t->count * sizeof(float) : 1);
+	if (!*out) return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "tensor '%s'", t->name);
+	return st_tensor_to_f32(t, *out, t->count);
+}
+
+static enum cv_result perf_finite(const struct st_file *st, const char *name, const float *v, size_t n, float limit)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!(fabsf(v[i]) <= limit))
+			return CV_FAIL(CV_ERROR_FORMAT, "%s: tensor '%s' value %zu is %g (not finite or beyond %g)",
+			               st_path(st), name, i, v[i], limit);
+	return CV_OK;
+}
+
+/* Unit quaternions, made exactly unit for the encoder; `skip_nan` passes non-finite ones (untracked joints). */
+static enum cv_result perf_quaternions(const struct st_file *st, const char *name, float *q, size_t n,
+                                       bool skip_nan)
+{
+	for (size_t i = 0; i < n; i++, q += 4) {
+		double s = (double)q[0] * q[0] + (double)q[1] * q[1] + (double)q[2] * q[2] + (double)q[3] * q[3];
+		if (skip_nan && !isfinite(s)) continue;
+		if (!(fabs(s - 1) <= 2e-3))
+			return CV_FAIL(CV_ERROR_FORMAT, "%s: tensor '%s' row %zu is not a unit quaternion", st_path(st),
+			               name, i);
+		for (int c = 0; c < 4; c++) q[c] = (float)(q[c] / sqrt(s));
+	}
+	return CV_OK;
+}
+
+/* The index of `want` in a comma-separated list of `count` names, -1 when absent, -2 when the list has
+ * another count. */
+static int name_index(const char *list, const char *want, uint64_t count)
+{
+	int found = -1;
+	uint64_t n = 0;
+	for (const char *s = list;; n++) {
+		const char *comma = strchr(s, ',');
+		size_t len = comma ? (size_t)(comma - s) : strlen(s);
+		if (len == strlen(want) && !strncmp(s, want, len) && found < 0) found = (int)n;
+		if (!comma) break;
+		s = comma + 1;
+	}
+	return n + 1 == count ? found : -2;
+}
+
+/* A speech envelope from the jaw: it opens at once with each syllable and falls back over about 150 ms, so
+ * the level stays up through a word. 0.6 is about the widest jaw_open of the sample performances' speech. */
+static void perf_audio(struct rec_perf *p, const float *expressions, uint64_t k, int jaw)
+{
+	double release = exp(-1.0 / (p->fps * 0.15)), level = 0;
+	for (uint32_t i = 0; i < p->frames; i++) {
+		double target = fmin(fmax(expressions[(size_t)i * k + (size_t)jaw] / 0.6, 0), 1);
+		level = target > level ? target : level * release + target * (1 - release);
+		p->audio[i] = (float)fmin(fmax(level, 0), 1);
+	}
+}
+
+static enum cv_result perf_parse(struct st_file *st, const char *path, struct rec_perf *p)
+{
+	const char *format = st_metadata(st, "format"), *version = st_metadata(st, "format_version");
+	if (!format || strcmp(format, "cavperf"))
+		return CV_FAIL(CV_ERROR_FORMAT, "%s: not a performance (metadata format is '%s', expected 'cavperf')",
+		               path, format ? format : "");
+	if (!version || strcmp(version, "1"))
+		return CV_FAIL(CV_ERROR_UNSUPPORTED, "%s: performance format_version '%s' (this cavr reads 1)", path,
+		               version ? version : "");
+	const char *fps = st_metadata(st, "fps"), *avatar = st_metadata(st, "avatar");
+	char *end = NULL;
+	p->fps = fps ? strtod(fps, &end) : 0;
+	if (!fps || end == fps || *end || !(p->fps >= 1 && p->fps <= 1000))
+		return CV_FAIL(CV_ERROR_FORMAT, "%s: metadata fps '%s' is not a rate in 1..1000", path, fps ? fps : "");
+	if (!avatar || !avatar[0] || strlen(avatar) > SESSION_MAX_PATH)
+		return CV_FAIL(CV_ERROR_FORMAT, "%s: metadata avatar is missing or longer than %d bytes", path,
+		               SESSION_MAX_PATH);
+
+	/* The frame count and latent size come from codes; every other tensor must agree with them. */
+	const struct st_tensor *codes = st_find(st, "codes");
+	if (!codes || codes->rank != 2 || codes->shape[0] < 1 || codes->shape[0] > REC_PERF_MAX_FRAMES ||
+	    codes->shape[1] < 1 || codes->shape[1] > CODEC_MAX_LATENT)
+		return CV_FAIL(CV_ERROR_FORMAT, "%s: tensor 'codes' must be [frames 1..%u, latent 1..%d]", path,
+		               REC_PERF_MAX_FRAMES, CODEC_MAX_LATENT);
+	uint64_t n = codes->shape[0], z = codes->shape[1];
+	p->frames = (uint32_t)n;
+	p->latent = (uint32_t)z;
+	const char *frames = st_metadata(st, "frames");
+	if (frames && strtoull(frames, NULL, 10) != n)
+		return CV_FAIL(CV_ERROR_FORMAT, "%s: metadata frames '%s' but 'codes' has %llu rows", path, frames,
+		               (unsigned long long)n);
+	const char *joints = st_metadata(st, "hand_joints");
+	if (joints && name_index(joints, "palm", CODEC_HAND_JOINTS) != 0)
+		return CV_FAIL(CV_ERROR_FORMAT, "%s: metadata hand_joints is not the %d OpenXR joints, palm first", path,
+		               CODEC_HAND_JOINTS);
+
+	const struct st_tensor *t;
+	CV_TRY(perf_tensor(st, "codes", 2, (uint64_t[]){n, z}, false, &t));
+	CV_TRY(perf_floats(t, &p->codes));
+	/* 2^20 code steps of a unit std at the finest quality is far beyond any code: a larger value is garbage. */
+	CV_TRY(perf_finite(st, "codes", p->codes, t->count, 1e4f));
+	CV_TRY(perf_tensor(st, "head.position", 2, (uint64_t[]){n, 3}, false, &t));
+	CV_TRY(perf_floats(t, &p->head_position));
+	CV_TRY(perf_finite(st, t->name, p->head_position, t->count, 100));
+	CV_TRY(perf_tensor(st, "head.rotation", 2, (uint64_t[]){n, 4}, false, &t));
+	CV_TRY(perf_floats(t, &p->head_rotation));
+	CV_TRY(perf_quaternions(st, t->name, p->head_rotation, n, false));
+
+	static const char *const hand_names[2][2] = {{"hand.left.position", "hand.left.rotation"},
+	                                             {"hand.right.position", "hand.right.rotation"}};
+	for (int side = 0; side < 2; side++) {
+		const struct st_tensor *pos, *rot;
+		CV_TRY(perf_tensor(st, hand_names[side][0], 3, (uint64_t[]){n, CODEC_HAND_JOINTS, 3}, true, &pos));
+		CV_TRY(perf_tensor(st, hand_names[side][1], 3, (uint64_t[]){n, CODEC_HAND_JOINTS, 4}, true, &rot));
+		if (!pos != !rot)
+			return CV_FAIL(CV_ERROR_FORMAT, "%s: '%s' without '%s'", path, hand_names[side][pos ? 0 : 1],
+			               hand_names[side][pos ? 1 : 0]);
+		if (!pos) continue;
+		CV_TRY(perf_floats(pos, &p->hand_position[side]));
+		CV_TRY(perf_floats(rot, &p->hand_rotation[side]));
+		/* NaN marks an untracked joint; anything else must be a place near the seat. */
+		for (size_t i = 0; i < pos->count; i++)
+			if (!isnan(p->hand_position[side][i]) && !(fabsf(p->hand_position[side][i]) <= 100))
+				return CV_FAIL(CV_ERROR_FORMAT, "%s: tensor '%s' value %zu is %g", path, pos->name, i,
+				               p->hand_position[side][i]);
+		CV_TRY(perf_quaternions(st, rot->name, p->hand_rotation[side], n * CODEC_HAND_JOINTS, true));
+	}
+
+	const char *names = st_metadata(st, "expressions");
+	const struct st_tensor *ex = st_find(st, "expressions");
+	if (ex && names) {
+		if (ex->rank != 2 || ex->shape[1] < 1 || ex->shape[1] > 1024)
+			return CV_FAIL(CV_ERROR_FORMAT, "%s: tensor 'expressions' must be [frames, 1..1024]", path);
+		int jaw = name_index(names, "jaw_open", ex->shape[1]);
+		if (jaw == -2)
+			return CV_FAIL(CV_ERROR_FORMAT, "%s: metadata expressions names other than %llu parameters", path,
+			               (unsigned long long)ex->shape[1]);
+		if (jaw >= 0) {
+			float *e;
+			CV_TRY(perf_tensor(st, "expressions", 2, (uint64_t[]){n, ex->shape[1]}, false, &t));
+			enum cv_result r = perf_floats(t, &e);
+			if (r == CV_OK) r = perf_finite(st, t->name, e, t->count, 1e3f);
+			p->audio = r == CV_OK ? malloc(n * sizeof(float)) : NULL;
+			if (r == CV_OK && !p->audio) r = CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "audio levels");
+			if (r == CV_OK) perf_audio(p, e, ex->shape[1], jaw);
+			free(e);
+			CV_TRY(r);
+		}
+	}
+
+	/* The avatar file is named relative to the performance's folder. */
+	const char *slash = strrchr(path, '/');
+	int dir = avatar[0] == '/' || !slash ? 0 : (int)(slash - path + 1);
+	if (snprintf(p->avatar_path, sizeof(p->avatar_path), "%.*s%s", dir, path, avatar) >= (int)sizeof(p->avatar_path))
+		return CV_FAIL(CV_ERROR_FORMAT, "%s: avatar path too long", path);
+	p->avatar_name = p->avatar_path + dir;
+	return CV_OK;
+}
+
+enum cv_result rec_perf_read(const char *path, struct rec_perf *out)
+{
+	*out = (struct rec_perf){0};
+	struct st_file *st;
+	CV_TRY(st_open(path, &st));
+	enum cv_result r = perf_parse(st, path, out);
+	st_close(&st);
+	return r;
+}
+
+void rec_perf_free(struct rec_perf *p)
+{
+	free(p->codes);
+	free(p->head_position);
+	free(p->head_rotation);
+	for (int s = 0; s < 2; s++) {
+		free(p->hand_position[s]);
+		free(p->hand_rotation[s]);
+	}
+	free(p->audio);
+	*p = (struct rec_perf){0};
+}
+
+void rec_perf_frame(const struct rec_perf *p, uint32_t i, struct codec_frame *f)
+{
+	*f = (struct codec_frame){.timestamp_us = (uint64_t)llround((double)i * 1e6 / p->fps), .sequence = i,
+	                          .code = p->codes + (size_t)i * p->latent, .code_floats = p->latent};
+	memcpy(f->head.position, p->head_position + (size_t)i * 3, 3 * sizeof(float));
+	memcpy(f->head.orientation, p->head_rotation + (size_t)i * 4, 4 * sizeof(float));
+	for (int side = 0; side < 2; side++) {
+		struct codec_hand *h = &f->hands[side];
+		if (!p->hand_position[side]) continue;
+		for (int j = 0; j < CODEC_HAND_JOINTS; j++) {
+			struct codec_joint *jt = &h->joints[j];
+			const float *pos = p->hand_position[side] + ((size_t)i * CODEC_HAND_JOINTS + j) * 3;
+			const float *rot = p->hand_rotation[side] + ((size_t)i * CODEC_HAND_JOINTS + j) * 4;
+			memcpy(jt->pose.position, pos, sizeof(jt->pose.position));
+			memcpy(jt->pose.orientation, rot, sizeof(jt->pose.orientation));
+			/* Performances carry no radii: the codec's average hand has plausible ones. */
+			jt->radius = codec_average_hand[j][3];
+			if (isfinite(pos[0]) && isfinite(pos[1]) && isfinite(pos[2]))
+				jt->flags |= CODEC_JOINT_POSITION_VALID | CODEC_JOINT_POSITION_TRACKED;
+			if (isfinite(rot[0]) && isfinite(rot[1]) && isfinite(rot[2]) && isfinite(rot[3]))
+				jt->flags |= CODEC_JOINT_ORIENTATION_VALID | CODEC_JOINT_ORIENTATION_TRACKED;
+			h->tracked |= jt->flags != 0;
+		}
+	}
+	f->has_audio = p->audio != NULL;
+	f->audio_level = p->audio ? p->audio[i] : 0;
+}
+
+/* ---- import ---- */
+
+/* One performance being encoded into the output. */
+struct import_source {
+	struct rec_perf perf;
+	char name[SESSION_MAX_NAME + 1], stored_path[SESSION_MAX_PATH + 1];
+	float *mean, *std_dev;
+	struct codec_stream_desc sd;
+	struct codec_encoder *enc;
+	struct codec_decoder *dec; /* checks every packet as it is written */
+	uint32_t next;             /* next frame */
+	uint64_t bytes, keys;
+	double worst_steps;        /* largest decoded code error in quantisation steps (the bound is 0.5) */
+};
+
+/* The avatar as the recording names it: its path below the recording's folder when it is there, else its bare
+ * file name (the .cavrec format allows no ".."), which players look for beside the recording, in its parent
+ * folder and in the shipped assets, trusting only a file with the recorded SHA-256. */
+static enum cv_result stored_avatar_path(const char *out_path, const char *avatar, char *stored, size_t size)
+{
+	char out_dir[4096] = ".";
+	const char *slash = strrchr(out_path, '/');
+	if (slash && (size_t)(slash - out_path) >= sizeof(out_dir))
+		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "output path '%s' is too long", out_path);
+	if (slash) snprintf(out_dir, sizeof(out_dir), "%.*s", slash == out_path ? 1 : (int)(slash - out_path), out_path);
+	char *real_avatar = realpath(avatar, NULL), *real_dir = realpath(out_dir, NULL);
+	if (!real_avatar || !real_dir) {
+		free(real_avatar);
+		free(real_dir);
+		return CV_FAIL(CV_ERROR_IO, "cannot resolve '%s' or '%s': %s", avatar, out_dir, strerror(errno));
+	}
+	size_t n = strlen(real_dir);
+	const char *rel = !strncmp(real_avatar, real_dir, n) && real_avatar[n] == '/' ? real_avatar + n + 1 : NULL;
+	if (!strcmp(real_dir, "/")) rel = real_avatar + 1;
+	if (!rel) rel = strrchr(real_avatar, '/') + 1;
+	enum cv_result r = CV_OK;
+	if (strlen(rel) >= size || strlen(rel) > SESSION_MAX_PATH)
+		r = CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "avatar path '%s' is too long for a recording", rel);
+	else snprintf(stored, size, "%s", rel);
+	free(real_avatar);
+	free(real_dir);
+	return r;
+}
+
+/* Reads one performance, its avatar's latent size and code statistics (the codec's quantisation scales, as a
+ * player will read them), and sets up its encoder. */
+static enum cv_result import_open(struct import_source *s, const char *perf_path, const char *out_path,
+                                  uint32_t id, float quality, struct session_participant *part)
+{
+	CV_TRY(rec_perf_read(perf_path, &s->perf));
+	struct avatar_file *file;
+	CV_TRY(avatar_file_open(s->perf.avatar_path, &file));
+	uint32_t latent = avatar_latent_size(file);
+	const struct st_tensor *mean = avatar_tensor(file, "code.mean"), *std_dev = avatar_tensor(file, "code.std");
+	s->mean = calloc(latent, sizeof(float));
+	s->std_dev = calloc(latent, sizeof(float));
+	enum cv_result r = s->mean && s->std_dev ? CV_OK : CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "code statistics");
+	if (r == CV_OK && latent != s->perf.latent)
+		r = CV_FAIL(CV_ERROR_MISMATCH, "%s: codes of %u floats, but its avatar %s takes %u", perf_path,
+		            s->perf.latent, s->perf.avatar_path, latent);
+	if (r == CV_OK && mean && std_dev) r = st_tensor_to_f32(mean, s->mean, latent);
+	if (r == CV_OK && mean && std_dev) r = st_tensor_to_f32(std_dev, s->std_dev, latent);
+	avatar_file_destroy(&file);
+	CV_TRY(r);
+	s->sd = (struct codec_stream_desc){.participant = id, .avatar = id, .latent = latent,
+	                                   .code_mean = mean && std_dev ? s->mean : NULL,
+	                                   .code_std = mean && std_dev ? s->std_dev : NULL, .quality = quality};
+	if (!mean || !std_dev)
+		for (uint32_t i = 0; i < latent; i++) s->std_dev[i] = 1; /* the codec's default scale, for the check */
+	CV_TRY(codec_encoder_create(&s->sd, &s->enc));
+	CV_TRY(codec_decoder_create(&s->sd, &s->dec));
+	CV_TRY(stored_avatar_path(out_path, s->perf.avatar_path, s->stored_path, sizeof(s->stored_path)));
+	*part = (struct session_participant){.id = id, .name = s->name, .avatar_path = s->stored_path};
+	return session_hash_file(s->perf.avatar_path, part->avatar_hash);
+}
+
+/* Encodes the source's next frame, checks that it decodes within the codec's bound, and writes it. */
+static enum cv_result import_frame(struct import_source *s, struct rec_output *o, uint8_t *packet,
+                                   size_t capacity)
+{
+	struct codec_frame in, out;
+	rec_perf_frame(&s->perf, s->next, &in);
+	in.participant = in.avatar = s->sd.participant;
+	size_t size;
+	enum codec_decode_status status;
+	CV_TRY(codec_encoder_encode(s->enc, &in, packet, capacity, &size));
+	CV_TRY(codec_decoder_decode(s->dec, packet, size, &out, &status));
+	if (status != CODEC_DECODED)
+		return CV_FAIL(CV_ERROR_MISMATCH, "participant %u frame %u did not decode", s->sd.participant, s->next);
+	float q = s->sd.quality ? s->sd.quality : 1;
+	for (uint32_t k = 0; k < s->perf.latent; k++)
+		s->worst_steps = fmax(s->worst_steps, fabs((double)out.code[k] - in.code[k]) /
+		                                          (q * CODEC_CODE_STEP * s->std_dev[k]));
+	s->keys += (packet[1] & CODEC_PACKET_KEY) != 0;
+	s->bytes += size;
+	s->next++;
+	/* The packet's own kind: 0, the codec stream packet (its first byte carries the codec's version). */
+	return output_write(o, &(struct session_packet){.time_us = (int64_t)in.timestamp_us,
+	                                                .participant = s->sd.participant, .data = packet,
+	                                                .size = size});
+}
+
+static void import_free(struct import_source *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		rec_perf_free(&src[i].perf);
+		free(src[i].mean);
+		free(src[i].std_dev);
+		codec_encoder_destroy(&src[i].enc);
+		codec_decoder_destroy(&src[i].dec);
+	}
+	free(src);
+}
+
+/* The display name for input i: the i-th of --names, else the performance's file name without extension. */
+static void import_name(const char *names, size_t i, const char *perf_path, char *out, size_t size)
+{
+	if (names) {
+		const char *s = names;
+		for (size_t k = 0; k < i && s; k++) s = strchr(s, ',') ? strchr(s, ',') + 1 : NULL;
+		size_t len = s ? strcspn(s, ",") : 0;
+		snprintf(out, size, "%.*s", (int)(len < size ? len : size - 1), s ? s : "");
+		return;
+	}
+	const char *base = strrchr(perf_path, '/') ? strrchr(perf_path, '/') + 1 : perf_path;
+	size_t len = strcspn(base, ".");
+	snprintf(out, size, "%.*s", (int)(len < size ? len : size - 1), base);
+}
+
+static enum cv_result import(const char *out, char **perfs, size_t n, float quality, const char *names,
+                             int64_t epoch_us)
+{
+	struct import_source *src = calloc(n, sizeof(*src));
+	struct out_participant *parts = calloc(n, sizeof(*parts));
+	if (!src || !parts) {
+		free(src);
+		free(parts);
+		return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "import");
+	}
+	enum cv_result r = CV_OK;
+	uint32_t latent = 1;
+	for (size_t i = 0; r == CV_OK && i < n; i++) {
+		import_name(names, i, perfs[i], src[i].name, sizeof(src[i].name));
+		r = import_open(&src[i], perfs[i], out, (uint32_t)i + 1, quality, &parts[i].p);
+		parts[i].order = i;
+		if (r == CV_OK && src[i].perf.latent > latent) latent = src[i].perf.latent;
+	}
+	if (r != CV_OK) {
+		free(parts);
+		import_free(src, n);
+		return r;
+	}
+	size_t capacity = codec_packet_max_size(latent);
+	uint8_t *packet = malloc(capacity);
+	struct rec_output o;
+	r = output_create(&o, out, epoch_us, parts, n);
+	if (r == CV_OK && !packet) r = CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "packet buffer");
+	int64_t end = 0;
+	while (r == CV_OK) {
+		/* Frames of all performances in time order; at equal times in input order, so output is deterministic. */
+		struct import_source *first = NULL;
+		uint64_t first_t = 0;
+		for (size_t i = 0; i < n; i++) {
+			struct import_source *s = &src[i];
+			if (s->next == s->perf.frames) continue;
+			uint64_t t = (uint64_t)llround((double)s->next * 1e6 / s->perf.fps);
+			if (!first || t < first_t) first = s, first_t = t;
+		}
+		if (!first) break;
+		end = (int64_t)first_t;
+		r = import_frame(first, &o, packet, capacity);
+	}
+	r = output_finish(&o, r, end);
+	free(packet);
+	if (r == CV_OK) {
+		printf("%s: %zu participants, %.3f s\n", out, n, seconds(end));
+		for (size_t i = 0; i < n; i++) {
+			const struct import_source *s = &src[i];
+			double span = s->perf.frames / s->perf.fps;
+			printf("  %u %-12s %s: %u frames (%u key), %.1f bits/frame, %.2f kbit/s, hands %s%s, audio %s, "
+			       "code error <= %.3f steps; avatar %s\n", s->sd.participant, s->name, perfs[i],
+			       s->perf.frames, (unsigned)s->keys, 8.0 * s->bytes / s->perf.frames,
+			       8.0 * s->bytes / span / 1e3, s->perf.hand_position[0] ? "L" : "-",
+			       s->perf.hand_position[1] ? "R" : "-", s->perf.audio ? "from jaw_open" : "none",
+			       s->worst_steps, s->stored_path);
+			if (s->worst_steps > 0.5 + 1e-3)
+				r = CV_FAIL(CV_ERROR_MISMATCH, "%s: decoded codes miss the codec's bound", perfs[i]);
+		}
+	}
+	import_free(src, n);
+	return r;
+}
+
 /* ---- bench ---- */
 
 struct bench_opts {
@@ -642,6 +1085,53 @@ static int run_merge(int argc, char **argv)
 	return merge(argv[1], argv + 2, (size_t)(argc - 2)) == CV_OK ? 0 : 1;
 }
 
+static int run_import(int argc, char **argv)
+{
+	char **perfs = calloc((size_t)argc, sizeof(*perfs));
+	if (!perfs) return 1;
+	const char *out = NULL, *names = NULL;
+	double quality = 1, epoch_s = 0;
+	size_t n = 0;
+	int code = -1;
+	for (int i = 1; i < argc && code < 0; i++) {
+		const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
+		char *end = NULL;
+		if (!strcmp(a, "--quality")) {
+			quality = next ? strtod(next, &end) : 0;
+			if (!next || end == next || *end || !(quality >= 1.0 / 64 && quality <= 64))
+				code = bad_usage("%s", "--quality needs a value in 1/64..64");
+			i++;
+		} else if (!strcmp(a, "--epoch")) {
+			epoch_s = next ? strtod(next, &end) : -1;
+			if (!next || end == next || *end || !(epoch_s >= 0 && epoch_s < 1e11))
+				code = bad_usage("%s", "--epoch needs seconds since 1970");
+			i++;
+		} else if (!strcmp(a, "--names")) {
+			if (!next) code = bad_usage("%s", "--names needs a comma-separated list");
+			names = next;
+			i++;
+		} else if (a[0] == '-') code = bad_usage("unexpected argument '%s'", a);
+		else if (!out) out = a;
+		else perfs[n++] = argv[i];
+	}
+	if (code < 0 && (!out || !n))
+		code = bad_usage("%s", "import needs an output and performances: cavr rec import OUT PERF1 [PERF2...]");
+	if (code < 0 && names) {
+		size_t count = 1;
+		for (const char *s = names; *s; s++) count += *s == ',';
+		for (const char *s = names; code < 0 && *s; s += strcspn(s, ",") + (s[strcspn(s, ",")] == ','))
+			if (strcspn(s, ",") > SESSION_MAX_NAME) code = bad_usage("%s", "a name in --names is too long");
+		if (code < 0 && count != n) code = bad_usage("--names gives %s names for another number of inputs",
+		                                             names);
+	}
+	if (code < 0 && n > SESSION_MAX_PARTICIPANTS) code = bad_usage("%s", "too many performances");
+	if (code < 0) code = output_is_input(out, perfs, (int)n);
+	if (!code)
+		code = import(out, perfs, n, (float)quality, names, (int64_t)llround(epoch_s * 1e6)) == CV_OK ? 0 : 1;
+	free(perfs);
+	return code;
+}
+
 static int run_bench(int argc, char **argv)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -666,12 +1156,13 @@ static int run_bench(int argc, char **argv)
 
 int app_rec(int argc, char **argv)
 {
-	if (argc < 1) return bad_usage("%s", "rec needs a command: inspect, cut, merge or bench");
+	if (argc < 1) return bad_usage("%s", "rec needs a command: import, inspect, cut, merge or bench");
 	const char *cmd = argv[0];
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
 		fputs(usage, stdout);
 		return 0;
 	}
+	if (!strcmp(cmd, "import")) return run_import(argc, argv);
 	if (!strcmp(cmd, "inspect")) return run_inspect(argc, argv);
 	if (!strcmp(cmd, "cut")) return run_cut(argc, argv);
 	if (!strcmp(cmd, "merge")) return run_merge(argc, argv);
