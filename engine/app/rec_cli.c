@@ -347,6 +347,8 @@ struct merge_input {
 	size_t id_count;
 	struct session_packet next;
 	bool has_next;
+	uint8_t *rewritten;  /* the next packet with its codec participant id changed */
+	size_t rewritten_capacity;
 };
 
 static int pair_cmp(const void *a, const void *b)
@@ -409,6 +411,40 @@ static enum cv_result merge_participants(struct merge_input *in, size_t inputs, 
 	return CV_OK;
 }
 
+/* A codec packet names its participant too (byte 2 on, a varint), and decoders refuse another stream's
+ * packets: a renumbered participant's packets get the new id there as well. Packets that are not codec packets
+ * of that participant are copied as they are. */
+static enum cv_result merge_rewrite_codec_id(struct merge_input *in, const struct id_pair *pair)
+{
+	struct codec_packet_info info;
+	const struct session_packet *p = &in->next;
+	if (p->kind != REC_KIND_CODEC || codec_packet_parse(p->data, p->size, &info) != CV_OK ||
+	    info.size != p->size || info.participant != pair->in)
+		return CV_OK;
+	size_t old_len = 1; /* the parse checked the varint, so it ends within the packet */
+	while (p->data[2 + old_len - 1] & 0x80) old_len++;
+	uint8_t id[10];
+	size_t id_len = 0;
+	for (uint32_t v = pair->out;; v >>= 7) {
+		id[id_len++] = (uint8_t)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+		if (v < 0x80) break;
+	}
+	size_t size = p->size - old_len + id_len;
+	if (size > SESSION_MAX_PACKET) return CV_FAIL(CV_ERROR_FORMAT, "packet too large to renumber");
+	if (size > in->rewritten_capacity) {
+		uint8_t *b = realloc(in->rewritten, size);
+		if (!b) return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "merge packet");
+		in->rewritten = b;
+		in->rewritten_capacity = size;
+	}
+	memcpy(in->rewritten, p->data, 2);
+	memcpy(in->rewritten + 2, id, id_len);
+	memcpy(in->rewritten + 2 + id_len, p->data + 2 + old_len, p->size - 2 - old_len);
+	in->next.data = in->rewritten;
+	in->next.size = size;
+	return CV_OK;
+}
+
 static enum cv_result merge_advance(struct merge_input *in)
 {
 	CV_TRY(session_reader_next(in->r, &in->next, &in->has_next));
@@ -419,7 +455,7 @@ static enum cv_result merge_advance(struct merge_input *in)
 	if (!pair) return CV_FAIL(CV_ERROR_FORMAT, "packet of unnamed participant %u", in->next.participant);
 	in->next.participant = pair->out;
 	in->next.time_us += in->shift;
-	return CV_OK;
+	return pair->out == pair->in ? CV_OK : merge_rewrite_codec_id(in, pair);
 }
 
 /* Shifts that put every input on the clock of the earliest wall-clock start, which is returned; all zero (and
@@ -486,6 +522,7 @@ static enum cv_result merge(const char *out, char **paths, size_t inputs)
 		if (res == CV_OK) report_damage(paths[i], in[i].r);
 		session_reader_destroy(&in[i].r);
 		free(in[i].ids);
+		free(in[i].rewritten);
 	}
 	free(in);
 	return res;
@@ -828,10 +865,9 @@ static enum cv_result import_frame(struct import_source *s, struct rec_output *o
 	s->keys += (packet[1] & CODEC_PACKET_KEY) != 0;
 	s->bytes += size;
 	s->next++;
-	/* The packet's own kind: 0, the codec stream packet (its first byte carries the codec's version). */
 	return output_write(o, &(struct session_packet){.time_us = (int64_t)in.timestamp_us,
-	                                                .participant = s->sd.participant, .data = packet,
-	                                                .size = size});
+	                                                .participant = s->sd.participant, .kind = REC_KIND_CODEC,
+	                                                .data = packet, .size = size});
 }
 
 static void import_free(struct import_source *src, size_t n)

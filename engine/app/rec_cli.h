@@ -12,6 +12,9 @@
  * 0 done, 1 failed (the error is logged), 2 bad arguments. */
 int app_rec(int argc, char **argv);
 
+/* The session packet kind of stream codec packets (their own first byte carries the codec's version). */
+#define REC_KIND_CODEC 0
+
 /* A performance (.cavperf, assets/README.md): safetensors from tools/assets/performance.py, read as untrusted
  * input (every shape, count and value is checked) and converted to f32. `cavr rec import` turns it into codec
  * packets; `cavr bench codec --perf` measures the codec on it. */
