@@ -17,6 +17,8 @@ struct app_scene {
 	/* Draws every view at once; `views` is the uniform buffer pipelines bind at binding 0. */
 	void (*draw)(struct app_scene *s, struct gpu_context *ctx, VkCommandBuffer cmd, const struct gpu_buffer *views,
 	             float time_s);
+	/* After every view is drawn, outside the rendering pass (timestamps); may be NULL. */
+	void (*finish)(struct app_scene *s, struct gpu_context *ctx, VkCommandBuffer cmd);
 	void (*destroy)(struct app_scene *s, struct gpu_context *ctx);
 	float clear_color[4]; /* linear */
 };
@@ -34,17 +36,7 @@ enum cv_result app_testscene_create(float camera_angle_deg, struct app_scene **o
  * (drawn from the file's code statistics) unless `animate` is false. */
 enum cv_result app_avatar_scene_create(const char *path, uint32_t seed, bool animate, struct app_scene **out);
 
-/* A meeting: the participants a feed reports (engine/meet/meet.h), seated round a table in a room, with their
- * hands and shoulders. The scene owns the feed from here on (also when creation fails). */
-struct meet_feed;
-struct app_meeting_options {
-	bool overlay;       /* frame time, decode time, bitrate and loss on screen */
-	bool loop;          /* playback: start again at the end */
-	double start_s;     /* playback: first time shown */
-	double speed;       /* playback: recording seconds per second; 0: 1 */
-};
-enum cv_result app_meeting_scene_create(struct meet_feed *feed, const struct app_meeting_options *options,
-                                        struct app_scene **out);
+#include "app/meeting.h"
 
 struct app_loop_desc {
 	uint32_t frames;              /* stop after this many drawn frames; 0: until the presenter closes */

@@ -1,5 +1,6 @@
 /* The `cavr` command line. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "app.h"
 #include "app/bench_codec.h"
 #include "app/rec_cli.h"
+#include "meet/meet.h"
 
 #define CAVR_VERSION "0.1.0"
 
@@ -16,6 +18,9 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  render      render the built-in test scene (the default command)\n"
+	"  play [SESSION.cavrec]\n"
+	"              play a recorded meeting (default: the shipped demo meeting) in a window, headless to PNG\n"
+	"              files or an MP4 (--output NAME.mp4, needs ffmpeg), or in a headset (--xr)\n"
 	"  view AVATAR decode an avatar file on the GPU every frame and show it from an orbiting camera\n"
 	"  devices     list Vulkan devices and whether cavr can use them\n"
 	"  bench decode [--avatar FILE] [--participants 1,2,4,16] [--repeat N] [--f32] [--no-pytorch]\n"
@@ -29,14 +34,21 @@ static const char usage[] =
 	"  --window            show a window (the default when a display is available)\n"
 	"  --xr                show it in a headset through the active OpenXR runtime\n"
 	"  --headless          render offscreen and write PNG files (the default without a display)\n"
-	"  --frames N          stop after N frames (headless default 30; window default: until closed)\n"
+	"  --frames N          stop after N frames (headless default 30, play: the whole recording; window:\n"
+	"                      until closed)\n"
 	"  --size WxH          output size (headless default 640x360, window default 1280x720)\n"
-	"  --output PATTERN    headless PNG path, with %%u for the frame number (default cavr-output/frame_%%04u.png)\n"
+	"  --output PATTERN    headless PNG path, with %%u for the frame number (default cavr-output/frame_%%04u.png),\n"
+	"                      or a .mp4 file\n"
 	"  --fps F             headless frame rate for the scene clock (default 30)\n"
 	"  --samples N         multisampling 1, 2, 4 or 8 (default 4)\n"
 	"  --no-vsync          present without waiting for vertical blank (window; V toggles it)\n"
 	"  --stereo            headless: render a stereo pair (64 mm apart), saved side by side\n"
 	"  --device NAME       use the Vulkan device whose name contains NAME (also $CAVR_DEVICE)\n"
+	"  --start S           play: start S seconds into the recording\n"
+	"  --speed X           play: playback speed (default 1)\n"
+	"  --loop              play: start again at the end (window default)\n"
+	"  --overlay, --no-overlay\n"
+	"                      play: frame time, decode time, bitrate and loss on screen (default: window only)\n"
 	"  --seed N            view: which random expressions the avatar shows (default 1)\n"
 	"  --still             view: hold the first expression\n"
 	"  --validation        enable the Vulkan validation layer (also $CAVR_VALIDATION=1)\n"
@@ -46,7 +58,9 @@ static const char usage[] =
 
 struct cli {
 	const char *command, *input;
-	bool window, headless, vsync, validation, still, stereo, xr;
+	bool window, headless, vsync, validation, still, stereo, xr, loop;
+	int overlay; /* -1: default */
+	double start, speed;
 	uint32_t frames, width, height, samples, seed;
 	float fps;
 	const char *output, *device;
@@ -83,7 +97,8 @@ static bool parse_size(const char *s, uint32_t *w, uint32_t *h)
 /* Returns -1 to go on, else the exit code. */
 static int parse(int argc, char **argv, struct cli *c)
 {
-	*c = (struct cli){.command = "render", .vsync = true, .fps = 30.0f, .samples = 4, .seed = 1};
+	*c = (struct cli){.command = "render", .vsync = true, .fps = 30.0f, .samples = 4, .seed = 1, .overlay = -1,
+	                  .speed = 1.0};
 	int i = 1;
 	if (i < argc && argv[i][0] != '-') c->command = argv[i++];
 	if (i < argc && argv[i][0] != '-') c->input = argv[i++];
@@ -91,7 +106,8 @@ static int parse(int argc, char **argv, struct cli *c)
 		const char *a = argv[i];
 		const char *next = i + 1 < argc ? argv[i + 1] : NULL;
 		bool takes = !strcmp(a, "--frames") || !strcmp(a, "--size") || !strcmp(a, "--output") ||
-		             !strcmp(a, "--fps") || !strcmp(a, "--samples") || !strcmp(a, "--device") || !strcmp(a, "--seed");
+		             !strcmp(a, "--fps") || !strcmp(a, "--samples") || !strcmp(a, "--device") || !strcmp(a, "--seed") ||
+		             !strcmp(a, "--start") || !strcmp(a, "--speed");
 		if (takes && !next) return bad_usage("option %s needs a value", a);
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			fputs(usage, stdout);
@@ -106,6 +122,18 @@ static int parse(int argc, char **argv, struct cli *c)
 		else if (!strcmp(a, "--validation")) c->validation = true;
 		else if (!strcmp(a, "--still")) c->still = true;
 		else if (!strcmp(a, "--stereo")) c->stereo = true;
+		else if (!strcmp(a, "--loop")) c->loop = true;
+		else if (!strcmp(a, "--overlay")) c->overlay = 1;
+		else if (!strcmp(a, "--no-overlay")) c->overlay = 0;
+		else if (!strcmp(a, "--start") || !strcmp(a, "--speed")) {
+			char *end;
+			double v = strtod(next, &end);
+			bool start = !strcmp(a, "--start");
+			if (*end || !(start ? v >= 0 && v < 1e9 : v >= 0.0625 && v <= 16))
+				return bad_usage(start ? "--start needs seconds >= 0, not '%s'" : "--speed needs 1/16..16, not '%s'", next);
+			*(start ? &c->start : &c->speed) = v;
+			i++;
+		}
 		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) cv_log_set_level(CV_LOG_DEBUG);
 		else if (!strcmp(a, "--frames")) {
 			if (!parse_u32(next, 1, 10000000, &c->frames)) return bad_usage("--frames needs a positive count, not '%s'", next);
@@ -134,7 +162,8 @@ static int parse(int argc, char **argv, struct cli *c)
 	if (c->stereo && c->window) return bad_usage("%s", "--stereo renders headless (a window shows one view)");
 	if (c->stereo) c->headless = true;
 	if (!strcmp(c->command, "view") && !c->input) return bad_usage("%s", "view needs an avatar file: cavr view FILE.cavatar");
-	if (strcmp(c->command, "view") && c->input) return bad_usage("unexpected argument '%s'", c->input);
+	if (strcmp(c->command, "view") && strcmp(c->command, "play") && c->input)
+		return bad_usage("unexpected argument '%s'", c->input);
 	return -1;
 }
 
@@ -150,8 +179,40 @@ static enum cv_result make_parent_dir(const char *path)
 	return CV_OK;
 }
 
-static enum cv_result create_scene(const struct cli *c, struct app_scene **scene)
+static bool ends_with(const char *s, const char *suffix)
 {
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && !strcmp(s + n - k, suffix);
+}
+
+/* The recorded meeting `cavr play` shows; *frames: headless frames to the end of the recording. */
+static enum cv_result create_meeting(const struct cli *c, bool window, struct app_scene **scene, uint32_t *frames)
+{
+	char demo[4096];
+	snprintf(demo, sizeof(demo), "%s/assets/sessions/demo-meeting.cavrec", CAVR_SOURCE_DIR);
+	const char *path = c->input ? c->input : demo;
+	struct meet_feed *feed = NULL;
+	CV_TRY(meet_playback_create(path, NULL, &feed));
+	double duration = feed->duration_s, remaining = duration - c->start;
+	if (remaining <= 0) {
+		meet_feed_destroy(&feed);
+		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "--start %.2f is past the end of %s (%.2f s)", c->start, path, duration);
+	}
+	*frames = (uint32_t)ceil(remaining / c->speed * c->fps);
+	struct app_meeting_options o = {
+		.overlay = c->overlay < 0 ? window : c->overlay == 1,
+		.loop = c->loop || (window && !c->frames),
+		.start_s = c->start,
+		.speed = c->speed,
+		.decode_budget = window || c->xr ? 4 : 0, /* headless output must not depend on timing */
+	};
+	CV_INFO("cavr: playing %s (%u participants, %.1f s)", path, feed->count, feed->duration_s);
+	return app_meeting_scene_create(feed, &o, scene);
+}
+
+static enum cv_result create_scene(const struct cli *c, bool window, struct app_scene **scene, uint32_t *frames)
+{
+	if (!strcmp(c->command, "play")) return create_meeting(c, window, scene, frames);
 	if (!strcmp(c->command, "view")) return app_avatar_scene_create(c->input, c->seed, !c->still, scene);
 	return app_testscene_create(0.0f, scene);
 }
@@ -171,7 +232,9 @@ static enum cv_result run_scene(const struct cli *c, const struct app_hooks *hoo
 	struct presenter *p = NULL;
 	struct app_scene *scene = NULL;
 	const char *output = c->output ? c->output : "cavr-output/frame_%04u.png";
-	enum cv_result r = create_scene(c, &scene);
+	uint32_t whole = 30; /* headless frames by default */
+	bool video = ends_with(output, ".mp4");
+	enum cv_result r = create_scene(c, window, &scene, &whole);
 	if (r == CV_OK && c->xr) r = hooks->xr_create(c->validation, &ctx, &p);
 	else if (r == CV_OK) r = gpu_context_create(&gd, &ctx);
 	if (r == CV_OK) {
@@ -187,17 +250,20 @@ static enum cv_result run_scene(const struct cli *c, const struct app_hooks *hoo
 				r = offscreen_create(ctx, &(struct offscreen_desc){.width = c->width ? c->width : 640,
 				                                                   .height = c->height ? c->height : 360,
 				                                                   .view_count = c->stereo ? 2 : 1,
-				                                                   .png_pattern = output}, &p);
+				                                                   .png_pattern = video ? NULL : output,
+				                                                   .video_path = video ? output : NULL,
+				                                                   .fps = c->fps}, &p);
 		}
 	}
 	if (r == CV_OK) {
 		struct app_loop_desc ld = {
-			.frames = c->frames ? c->frames : (window || c->xr ? 0 : 30),
+			.frames = c->frames ? c->frames : (window || c->xr ? 0 : whole),
 			.fixed_fps = window || c->xr ? 0.0f : c->fps,
 			.samples = (VkSampleCountFlagBits)c->samples,
 			.progress = !window && !c->xr,
 		};
 		r = app_run(ctx, p, scene, &ld);
+		if (r == CV_OK && !window && !c->xr) r = offscreen_finish(p);
 		if (r == CV_OK && !window && !c->xr) CV_INFO("cavr: wrote %u frames to %s", ld.frames, output);
 	}
 	uint32_t validation_messages = ctx ? ctx->validation_messages : 0;
@@ -220,7 +286,7 @@ int app_main(int argc, char **argv, const struct app_hooks *hooks)
 	int code = parse(argc, argv, &c);
 	if (code >= 0) return code;
 	enum cv_result r;
-	if (!strcmp(c.command, "render") || !strcmp(c.command, "view")) r = run_scene(&c, hooks);
+	if (!strcmp(c.command, "render") || !strcmp(c.command, "view") || !strcmp(c.command, "play")) r = run_scene(&c, hooks);
 	else if (!strcmp(c.command, "devices")) r = gpu_list_devices();
 	else return bad_usage("unknown command '%s'", c.command);
 	return r == CV_OK ? 0 : 1;

@@ -109,6 +109,7 @@ enum cv_result app_run(struct gpu_context *ctx, struct presenter *p, struct app_
 				if (copy) render_cmd_copy_resolve(f.cmd, &attachments, f.image, e);
 			}
 		}
+		if (scene->finish) scene->finish(scene, ctx, f.cmd);
 		r = p->end_frame(p, &f);
 		drawn++;
 		if (desc->progress && desc->frames) progress_bar(drawn, desc->frames, started);

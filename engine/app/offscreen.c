@@ -1,7 +1,9 @@
 /* The offscreen presenter: one sRGB image per frame, read back and optionally written as PNG. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "present.h"
 
@@ -13,7 +15,45 @@ struct offscreen {
 	struct cv_image last;    /* views side by side */
 	uint8_t *layer_pixels;   /* one view's readback */
 	const char *png_pattern;
+	FILE *video;             /* ffmpeg's stdin, for an MP4 */
+	const char *video_path;
 };
+
+/* Starts ffmpeg encoding raw RGBA frames from a pipe into an H.264 MP4. */
+static enum cv_result video_open(struct offscreen *o, const char *path, uint32_t w, uint32_t h, float fps)
+{
+	if (system("command -v ffmpeg >/dev/null 2>&1") != 0)
+		return CV_FAIL(CV_ERROR_UNSUPPORTED, "writing %s needs ffmpeg, which is not installed (apt-get install ffmpeg); "
+		               "or give a PNG pattern such as frames/%%04u.png", path);
+	char quoted[4096 * 4 + 3], *q = quoted;
+	*q++ = '\'';
+	for (const char *c = path; *c && q < quoted + sizeof(quoted) - 6; c++) {
+		if (*c == '\'') {
+			memcpy(q, "'\\''", 4);
+			q += 4;
+		} else *q++ = *c;
+	}
+	*q++ = '\'';
+	*q = '\0';
+	char cmd[sizeof(quoted) + 256];
+	snprintf(cmd, sizeof(cmd), "ffmpeg -y -loglevel error -f rawvideo -pix_fmt rgba -s %ux%u -r %g -i - "
+	         "-c:v libx264 -pix_fmt yuv420p -crf 18 -movflags +faststart %s", w, h, (double)fps, quoted);
+	signal(SIGPIPE, SIG_IGN); /* a failed ffmpeg shows as a write error, not a killed cavr */
+	o->video = popen(cmd, "w");
+	if (!o->video) return CV_FAIL(CV_ERROR_IO, "cannot start ffmpeg for %s", path);
+	o->video_path = path;
+	return CV_OK;
+}
+
+static enum cv_result video_close(struct offscreen *o)
+{
+	if (!o->video) return CV_OK;
+	int status = pclose(o->video);
+	o->video = NULL;
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return CV_FAIL(CV_ERROR_IO, "ffmpeg failed writing %s (status %d)", o->video_path, status);
+	return CV_OK;
+}
 
 static enum cv_result offscreen_begin(struct presenter *p, struct present_frame *f)
 {
@@ -44,6 +84,12 @@ static enum cv_result offscreen_end(struct presenter *p, struct present_frame *f
 			memcpy(&o->last.pixels[((size_t)y * o->last.width + (size_t)layer * w) * 4],
 			       &o->layer_pixels[(size_t)y * w * 4], (size_t)w * 4);
 	}
+	if (o->video) {
+		size_t size = (size_t)o->last.width * o->last.height * 4;
+		if (fwrite(o->last.pixels, 1, size, o->video) != size)
+			return CV_FAIL(CV_ERROR_IO, "ffmpeg stopped taking frames for %s", o->video_path);
+		return CV_OK;
+	}
 	if (!o->png_pattern) return CV_OK;
 	char path[4096];
 	snprintf(path, sizeof(path), o->png_pattern, (unsigned)f->index);
@@ -56,9 +102,12 @@ static bool offscreen_should_close(struct presenter *p)
 	return false;
 }
 
+enum cv_result offscreen_finish(struct presenter *p) { return video_close((struct offscreen *)p); }
+
 static void offscreen_destroy(struct presenter *p)
 {
 	struct offscreen *o = (struct offscreen *)p;
+	video_close(o);
 	for (int i = 0; i < 2; i++)
 		if (o->layer_views[i]) vkDestroyImageView(o->ctx->device, o->layer_views[i], NULL);
 	gpu_image_fini(o->ctx, &o->target);
@@ -94,6 +143,8 @@ enum cv_result offscreen_create(struct gpu_context *ctx, const struct offscreen_
 			.usage = VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_TRANSFER_SRC_BIT |
 			         VK_IMAGE_USAGE_TRANSFER_DST_BIT,
 			.name = "offscreen target"});
+	if (r == CV_OK && desc->video_path)
+		r = video_open(o, desc->video_path, desc->width * views, desc->height, desc->fps > 0 ? desc->fps : 30.0f);
 	for (uint32_t v = 0; views > 1 && v < views && r == CV_OK; v++)
 		r = gpu_image_view_create(ctx, &o->target, VK_FORMAT_R8G8B8A8_SRGB, 0, 1, v, "offscreen layer", &o->layer_views[v]);
 	if (r != CV_OK) {

@@ -64,8 +64,12 @@ struct offscreen_desc {
 	uint32_t width, height;  /* of each view */
 	uint32_t view_count;     /* 0 or 1: mono; 2: a stereo pair, saved side by side (left | right) */
 	const char *png_pattern; /* printf pattern with one %u (frame index) or a plain path; NULL: no files */
+	const char *video_path;  /* an MP4 encoded by ffmpeg (instead of PNG files); NULL: none */
+	float fps;               /* of the video; 0: 30 */
 };
 enum cv_result offscreen_create(struct gpu_context *ctx, const struct offscreen_desc *desc, struct presenter **out);
+/* Ends the video, if any, and reports whether ffmpeg wrote it. */
+enum cv_result offscreen_finish(struct presenter *p);
 /* The last rendered frame, views side by side (valid after end_frame). */
 const struct cv_image *offscreen_image(struct presenter *p);
 

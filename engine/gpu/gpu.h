@@ -220,6 +220,7 @@ struct gpu_graphics_pipeline_desc {
 	VkSampleCountFlagBits samples; /* 0 means 1 */
 	VkCullModeFlags cull_mode;
 	bool blend;                    /* premultiplied alpha over */
+	bool overlay;                  /* drawn over everything: no depth test or write (the pass may have depth) */
 	uint32_t view_mask;            /* multiview: bit per view, 0 for a single view */
 };
 

@@ -544,8 +544,8 @@ enum cv_result gpu_pipeline_graphics_init(struct gpu_context *ctx, struct gpu_pi
 		bool depth = desc->depth_format != VK_FORMAT_UNDEFINED;
 		VkPipelineDepthStencilStateCreateInfo ds = {
 			.sType = VK_STRUCTURE_TYPE_PIPELINE_DEPTH_STENCIL_STATE_CREATE_INFO,
-			.depthTestEnable = depth,
-			.depthWriteEnable = depth && !desc->blend,
+			.depthTestEnable = depth && !desc->overlay,
+			.depthWriteEnable = depth && !desc->blend && !desc->overlay,
 			.depthCompareOp = VK_COMPARE_OP_LESS_OR_EQUAL,
 		};
 		VkPipelineColorBlendAttachmentState cba = {

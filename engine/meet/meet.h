@@ -58,6 +58,18 @@ static inline void meet_feed_destroy(struct meet_feed **f)
 	*f = NULL;
 }
 
+/* A recorded session (.cavrec) played back: update(t) shows the recording at t seconds after its start, decoding
+ * forward from where it was or, after a jump (seek, loop), from the key frames before t, so any path to a time
+ * gives the same participants. Poses are interpolated between packets and shown one frame interval late (33 ms
+ * at 30 Hz), so the packets on both sides of the shown time are there. Participants whose avatar file is
+ * missing stay in the list with an empty avatar_path and no frames: the scene seats a placeholder. */
+struct meet_playback_desc {
+	/* Benchmarks: seat this many participants, repeating the recorded ones with their performances shifted in
+	 * time (looping); 0: the recording as it is. */
+	uint32_t participants;
+};
+enum cv_result meet_playback_create(const char *path, const struct meet_playback_desc *desc, struct meet_feed **out);
+
 /* Finds a participant's avatar file: `path` relative to `base_dir` (the recording's folder), then a file of the
  * same name in each folder of CAVR_AVATAR_PATH (':'-separated), the parent of `base_dir` and the shipped assets;
  * a candidate counts only when its SHA-256 is `hash`. CV_ERROR_IO (with an error naming the path and hash) when

@@ -80,6 +80,67 @@ void render_testscene_draw(struct gpu_context *ctx, VkCommandBuffer cmd, struct 
 /* The camera the test scene is shown with by default, orbiting by `angle_deg` around the scene. */
 void render_testscene_camera(struct render_view *v, float angle_deg, float aspect);
 
+/* Lit primitive shapes (the meeting room, seats, bodies): unit meshes placed per instance, lit by the room's
+ * lights (shaders/render/lighting.glsl). The cube has half-size 0.5, the sphere radius 0.5, the cylinder radius
+ * 0.5 and height 1 along y, all centred on the origin. */
+#define RENDER_MAX_SHAPES 256
+enum render_shape { RENDER_SHAPE_CUBE, RENDER_SHAPE_SPHERE, RENDER_SHAPE_CYLINDER, RENDER_SHAPE_COUNT };
+enum render_material { RENDER_MATERIAL_PLAIN, RENDER_MATERIAL_FLOOR, RENDER_MATERIAL_WOOD, RENDER_MATERIAL_CLOTH,
+                       RENDER_MATERIAL_WALL };
+struct render_shape_instance { /* layout of shaders/render/shapes.glsl */
+	mat4 model;
+	vec4 color;    /* linear albedo; alpha: highlight strength 0..1 */
+	vec4 material; /* x: enum render_material */
+};
+struct render_shapes;
+enum cv_result render_shapes_create(struct gpu_context *ctx, const struct render_target_desc *target,
+                                    struct render_shapes **out);
+void render_shapes_destroy(struct gpu_context *ctx, struct render_shapes **shapes);
+/* This frame's shapes; call outside the rendering pass. */
+void render_shapes_set(VkCommandBuffer cmd, struct render_shapes *shapes, const struct render_shape_instance *instances,
+                       const enum render_shape *kinds, uint32_t count);
+void render_shapes_draw(struct gpu_context *ctx, VkCommandBuffer cmd, struct render_shapes *shapes,
+                        const struct gpu_buffer *views);
+
+/* Skinned hands (the sample .cavhand meshes, engine/hand): per hand, 25 skin matrices from hand_skin_matrices
+ * and the matrix from the hand's tracking space to the world; the skin tone comes from a decoded face texture. */
+#define RENDER_MAX_HANDS 32
+struct hand_mesh;
+struct render_hand_instance {
+	mat4 world;          /* tracking space (a seat frame, the user's stage) -> world */
+	float skin[25][16];  /* hand_skin_matrices */
+	uint32_t side;       /* 0 left, 1 right (enum codec_hand_side) */
+	VkImageView face;    /* the owner's decoded face texture, for the skin tone; VK_NULL_HANDLE: a neutral tone */
+};
+struct render_hands;
+/* meshes[0] is the left hand, meshes[1] the right. */
+enum cv_result render_hands_create(struct gpu_context *ctx, const struct render_target_desc *target,
+                                   const struct hand_mesh *const meshes[2], struct render_hands **out);
+void render_hands_destroy(struct gpu_context *ctx, struct render_hands **hands);
+/* This frame's hands; call outside the rendering pass. */
+void render_hands_set(VkCommandBuffer cmd, struct render_hands *hands, const struct render_hand_instance *list,
+                      uint32_t count);
+void render_hands_draw(struct gpu_context *ctx, VkCommandBuffer cmd, struct render_hands *hands,
+                       const struct gpu_buffer *views);
+
+/* Overlay text (frame time, decode times, playback state) in the font baked at build time (DejaVu Sans by
+ * tools/bake_font.c). Layout is in overlay units: the screen is 720 units high and 720 * aspect wide, y down;
+ * `size` 1 is 16 units per line's em. Clear, add, upload outside the pass, then draw last inside it. */
+#define RENDER_MAX_GLYPHS 1024
+struct render_text;
+enum cv_result render_text_create(struct gpu_context *ctx, const struct render_target_desc *target,
+                                  struct render_text **out);
+void render_text_destroy(struct gpu_context *ctx, struct render_text **text);
+void render_text_clear(struct render_text *text, float aspect);
+/* Adds a line with its top-left at (x, y); returns its width. Characters outside ASCII are skipped. */
+float render_text_add(struct render_text *text, float x, float y, float size, const float rgba[4], const char *line);
+float render_text_measure(const char *line, float size);
+float render_text_line_height(float size);
+/* A solid rectangle (a panel behind text), in the order added. */
+void render_text_add_panel(struct render_text *text, float x0, float y0, float x1, float y1, const float rgba[4]);
+void render_text_upload(VkCommandBuffer cmd, struct render_text *text);
+void render_text_draw(struct gpu_context *ctx, VkCommandBuffer cmd, struct render_text *text);
+
 /* Decoded avatars (struct avatar_outputs from avatar/decoder.h), drawn at head poses. */
 #define RENDER_MAX_AVATARS 16
 struct avatar_outputs;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mesh.h"
 #include "render.h"
 
 static const uint32_t testscene_vert[] =
@@ -11,16 +12,6 @@ static const uint32_t testscene_vert[] =
 static const uint32_t testscene_frag[] =
 #include "render/testscene.frag.inc"
 ;
-
-struct scene_vertex {
-	float position[3], normal[3], color[3];
-};
-
-struct mesh_builder {
-	struct scene_vertex *vertices;
-	uint32_t *indices;
-	uint32_t vertex_count, index_count;
-};
 
 struct scene_object {
 	uint32_t first_index, index_count;
@@ -36,70 +27,15 @@ struct render_testscene {
 	uint32_t object_count;
 };
 
-static void add_vertex(struct mesh_builder *m, vec3 p, vec3 n, const float color[3])
-{
-	struct scene_vertex *v = &m->vertices[m->vertex_count++];
-	memcpy(v->position, p, sizeof(v->position));
-	memcpy(v->normal, n, sizeof(v->normal));
-	memcpy(v->color, color, sizeof(v->color));
-}
-
-static void add_quad(struct mesh_builder *m, uint32_t a, uint32_t b, uint32_t c, uint32_t d)
-{
-	uint32_t q[6] = {a, b, c, a, c, d};
-	memcpy(&m->indices[m->index_count], q, sizeof(q));
-	m->index_count += 6;
-}
-
-/* Axis-aligned box of half-size 0.5, one flat-shaded quad per face. */
-static void build_cube(struct mesh_builder *m, const float color[3])
-{
-	static const float axes[6][3] = {{1, 0, 0}, {-1, 0, 0}, {0, 1, 0}, {0, -1, 0}, {0, 0, 1}, {0, 0, -1}};
-	for (int f = 0; f < 6; f++) {
-		vec3 n = {axes[f][0], axes[f][1], axes[f][2]};
-		vec3 u = {n[1], n[2], n[0]}; /* a perpendicular axis */
-		vec3 v;
-		glm_vec3_cross(n, u, v);
-		uint32_t base = m->vertex_count;
-		for (int k = 0; k < 4; k++) {
-			float su = (k == 1 || k == 2) ? 0.5f : -0.5f, sv = (k >= 2) ? 0.5f : -0.5f;
-			vec3 p;
-			for (int i = 0; i < 3; i++) p[i] = 0.5f * n[i] + su * u[i] + sv * v[i];
-			add_vertex(m, p, n, color);
-		}
-		add_quad(m, base, base + 1, base + 2, base + 3);
-	}
-}
-
-static void build_sphere(struct mesh_builder *m, const float color[3], int rings, int segments)
-{
-	uint32_t base = m->vertex_count;
-	for (int r = 0; r <= rings; r++) {
-		float phi = (float)M_PI * (float)r / (float)rings;
-		for (int s = 0; s <= segments; s++) {
-			float theta = 2.0f * (float)M_PI * (float)s / (float)segments;
-			vec3 n = {sinf(phi) * cosf(theta), cosf(phi), -sinf(phi) * sinf(theta)};
-			vec3 p;
-			glm_vec3_scale(n, 0.5f, p);
-			add_vertex(m, p, n, color);
-		}
-	}
-	for (int r = 0; r < rings; r++)
-		for (int s = 0; s < segments; s++) {
-			uint32_t a = base + (uint32_t)(r * (segments + 1) + s), b = a + (uint32_t)segments + 1;
-			add_quad(m, a, b, b + 1, a + 1);
-		}
-}
-
 static void build_floor(struct mesh_builder *m, const float color[3])
 {
 	uint32_t base = m->vertex_count;
 	vec3 up = {0, 1, 0};
-	add_vertex(m, (vec3){-3, 0, 3}, up, color);
-	add_vertex(m, (vec3){3, 0, 3}, up, color);
-	add_vertex(m, (vec3){3, 0, -3}, up, color);
-	add_vertex(m, (vec3){-3, 0, -3}, up, color);
-	add_quad(m, base, base + 1, base + 2, base + 3);
+	mesh_add_vertex(m, (vec3){-3, 0, 3}, up, color);
+	mesh_add_vertex(m, (vec3){3, 0, 3}, up, color);
+	mesh_add_vertex(m, (vec3){3, 0, -3}, up, color);
+	mesh_add_vertex(m, (vec3){-3, 0, -3}, up, color);
+	mesh_add_quad(m, base, base + 1, base + 2, base + 3);
 }
 
 static void add_object(struct render_testscene *s, struct mesh_builder *m, uint32_t first, vec3 pos, float scale,
@@ -119,7 +55,7 @@ enum cv_result render_testscene_create(struct gpu_context *ctx, const struct ren
 	*out = NULL;
 	struct render_testscene *s = calloc(1, sizeof(*s));
 	struct mesh_builder m = {
-		.vertices = calloc(2048, sizeof(struct scene_vertex)),
+		.vertices = calloc(2048, sizeof(struct mesh_vertex)),
 		.indices = calloc(8192, sizeof(uint32_t)),
 	};
 	if (!s || !m.vertices || !m.indices) {
@@ -132,26 +68,26 @@ enum cv_result render_testscene_create(struct gpu_context *ctx, const struct ren
 	build_floor(&m, (float[]){0.55f, 0.55f, 0.52f});
 	add_object(s, &m, 0, (vec3){0, 0, 0}, 1.0f, 0.0f);
 	uint32_t first = m.index_count;
-	build_cube(&m, (float[]){0.70f, 0.12f, 0.08f});
+	mesh_build_cube(&m, (float[]){0.70f, 0.12f, 0.08f});
 	add_object(s, &m, first, (vec3){-0.8f, 0.5f, 0.2f}, 1.0f, 0.6f);
 	first = m.index_count;
-	build_sphere(&m, (float[]){0.08f, 0.30f, 0.70f}, 24, 48);
+	mesh_build_sphere(&m, (float[]){0.08f, 0.30f, 0.70f}, 24, 48);
 	add_object(s, &m, first, (vec3){0.8f, 0.6f, -0.1f}, 1.2f, 0.0f);
 	first = m.index_count;
-	build_cube(&m, (float[]){0.80f, 0.62f, 0.10f});
+	mesh_build_cube(&m, (float[]){0.80f, 0.62f, 0.10f});
 	add_object(s, &m, first, (vec3){0.1f, 0.2f, 1.1f}, 0.4f, -1.0f);
 
 	const struct gpu_vertex_attribute attrs[3] = {
-		{VK_FORMAT_R32G32B32_SFLOAT, offsetof(struct scene_vertex, position)},
-		{VK_FORMAT_R32G32B32_SFLOAT, offsetof(struct scene_vertex, normal)},
-		{VK_FORMAT_R32G32B32_SFLOAT, offsetof(struct scene_vertex, color)},
+		{VK_FORMAT_R32G32B32_SFLOAT, offsetof(struct mesh_vertex, position)},
+		{VK_FORMAT_R32G32B32_SFLOAT, offsetof(struct mesh_vertex, normal)},
+		{VK_FORMAT_R32G32B32_SFLOAT, offsetof(struct mesh_vertex, color)},
 	};
 	const VkDescriptorType bindings[2] = {VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER};
 	enum cv_result r = gpu_pipeline_graphics_init(ctx, &s->pipeline, &(struct gpu_graphics_pipeline_desc){
 		.vertex = GPU_SHADER(testscene_vert),
 		.fragment = GPU_SHADER(testscene_frag),
 		.layout = {.bindings = bindings, .binding_count = 2, .name = "test scene"},
-		.vertex_stride = sizeof(struct scene_vertex),
+		.vertex_stride = sizeof(struct mesh_vertex),
 		.attributes = attrs,
 		.attribute_count = 3,
 		.color_format = target->format,
@@ -162,7 +98,7 @@ enum cv_result render_testscene_create(struct gpu_context *ctx, const struct ren
 	});
 	if (r == CV_OK)
 		r = gpu_buffer_init(ctx, &s->vertices, &(struct gpu_buffer_desc){
-			.size = m.vertex_count * sizeof(struct scene_vertex), .usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+			.size = m.vertex_count * sizeof(struct mesh_vertex), .usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
 			.name = "test scene vertices"});
 	if (r == CV_OK)
 		r = gpu_buffer_init(ctx, &s->indices, &(struct gpu_buffer_desc){
