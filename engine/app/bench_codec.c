@@ -1,8 +1,9 @@
-/* `cavr bench codec`: the stream codec's rate against what it does to the decoded avatar. A synthetic performance
- * (codec_synth_frame: no recorded ones exist yet) goes through the codec at several quality settings; the GPU
- * decoder then decodes a subsample of its frames from both the uncompressed and the decoded codes, and the table
- * gives bits per frame, kbit/s at 30 Hz, texture PSNR and vertex error against the uncompressed decode, and the
- * codec's CPU time per frame. Figures, never assertions. */
+/* `cavr bench codec`: the stream codec's rate against what it does to the decoded avatar. A performance (a sample
+ * .cavperf with --perf: its codes, head and hands; else a synthetic one from codec_synth_frame) goes through the
+ * codec at several quality settings, with and without hands; the GPU decoder then decodes a subsample of its
+ * frames from both the uncompressed and the decoded codes, and the table gives bits per frame, kbit/s at 30 Hz,
+ * texture PSNR and vertex error against the uncompressed decode, and the codec's CPU time per frame. Figures,
+ * never assertions. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "app/app.h"
 #include "app/bench_codec.h"
+#include "app/rec_cli.h"
 #include "avatar/decoder.h"
 #include "codec/codec.h"
 
@@ -17,8 +19,9 @@
 #define MAX_QUALITIES 8
 
 struct args {
-	const char *avatar, *device;
+	const char *avatar, *device, *perf;
 	double seconds;
+	bool seconds_given;
 	uint32_t samples; /* frames decoded on the GPU per quality */
 	float noise;
 	float qualities[MAX_QUALITIES];
@@ -29,12 +32,13 @@ struct args {
 struct run {
 	float quality;
 	double bits, key_bits;         /* per frame, and per key frame */
+	double hand_bits;              /* per frame, the same with both hands tracked */
 	uint32_t keys;
 	double encode_us, decode_us;   /* CPU time per frame */
 	double worst_error;            /* largest code error in steps (the bound is 0.5) */
 	float *codes;                  /* decoded codes of the sampled frames */
 	double psnr_sum, psnr_min, vertex_max_mm, vertex_sum_mm;
-	struct codec_encoder_stats parts;
+	struct codec_encoder_stats parts, hand_parts;
 };
 
 struct bench {
@@ -46,6 +50,7 @@ struct bench {
 	uint32_t *sampled;  /* frame indices decoded on the GPU */
 	float *originals;   /* their uncompressed codes */
 	struct run runs[MAX_QUALITIES];
+	struct rec_perf perf; /* --perf: the frames come from it */
 };
 
 static enum cv_result load_stats(struct bench *b)
@@ -71,7 +76,23 @@ static struct codec_synth_desc synth_desc(const struct bench *b, bool hands)
 	                                 .noise = b->a.noise, .hands = hands, .gaze = true, .audio = true};
 }
 
-/* Runs the performance through an encoder and a decoder; keeps the decoded codes of the sampled frames. */
+/* Frame i of the performance; `code` holds a synthetic frame's code. */
+static void bench_frame(const struct bench *b, const struct codec_synth_desc *synth, uint32_t i, bool hands,
+                        float *code, struct codec_frame *f)
+{
+	if (b->a.perf) {
+		rec_perf_frame(&b->perf, i, f);
+		if (!hands) f->hands[0].tracked = f->hands[1].tracked = false;
+	} else {
+		*f = (struct codec_frame){0};
+		codec_synth_frame(synth, (double)i / FPS, code, f);
+	}
+	f->participant = f->avatar = 1;
+	f->sequence = i;
+}
+
+/* Runs the performance through an encoder and a decoder; keeps the decoded codes of the sampled frames (when
+ * run->codes is set) and the rate (in run->hand_bits and hand_parts when `hands`). */
 static enum cv_result run_codec(struct bench *b, struct run *run, bool hands)
 {
 	struct codec_stream_desc sd = {.participant = 1, .avatar = 1, .latent = b->latent, .code_mean = b->mean,
@@ -91,10 +112,8 @@ static enum cv_result run_codec(struct bench *b, struct run *run, bool hands)
 	run->keys = 0;
 	run->worst_error = 0;
 	for (uint32_t i = 0; i < b->frames && r == CV_OK; i++) {
-		struct codec_frame in = {0}, out;
-		codec_synth_frame(&synth, (double)i / FPS, code, &in);
-		in.participant = in.avatar = 1;
-		in.sequence = i;
+		struct codec_frame in, out;
+		bench_frame(b, &synth, i, hands, code, &in);
 		size_t size;
 		double t0 = cv_time_now();
 		r = codec_encoder_encode(enc, &in, packet, capacity, &size);
@@ -113,20 +132,25 @@ static enum cv_result run_codec(struct bench *b, struct run *run, bool hands)
 		}
 		for (uint32_t k = 0; k < b->latent; k++) {
 			double step = run->quality * CODEC_CODE_STEP * b->std_dev[k];
-			run->worst_error = fmax(run->worst_error, fabs((double)out.code[k] - code[k]) / step);
+			run->worst_error = fmax(run->worst_error, fabs((double)out.code[k] - in.code[k]) / step);
 		}
 		if (run->codes && next_sample < b->a.samples && b->sampled[next_sample] == i) {
 			size_t at = (size_t)next_sample * b->latent;
 			memcpy(run->codes + at, out.code, b->latent * sizeof(float));
-			memcpy(b->originals + at, code, b->latent * sizeof(float));
+			memcpy(b->originals + at, in.code, b->latent * sizeof(float));
 			next_sample++;
 		}
 	}
-	run->bits = 8.0 * bytes / b->frames;
-	run->key_bits = run->keys ? 8.0 * key_bytes / run->keys : 0;
-	run->encode_us = encode_s / b->frames * 1e6;
-	run->decode_us = decode_s / b->frames * 1e6;
-	codec_encoder_stats(enc, &run->parts);
+	if (hands) {
+		run->hand_bits = 8.0 * bytes / b->frames;
+		codec_encoder_stats(enc, &run->hand_parts);
+	} else {
+		run->bits = 8.0 * bytes / b->frames;
+		run->key_bits = run->keys ? 8.0 * key_bytes / run->keys : 0;
+		run->encode_us = encode_s / b->frames * 1e6;
+		run->decode_us = decode_s / b->frames * 1e6;
+		codec_encoder_stats(enc, &run->parts);
+	}
 	codec_encoder_destroy(&enc);
 	codec_decoder_destroy(&dec);
 	free(packet);
@@ -148,9 +172,15 @@ static enum cv_result gpu_compare(struct bench *b, struct gpu_context *ctx, stru
 	uint32_t q_count = b->a.quality_count, slots = 1 + q_count;
 	struct avatar_model *m = NULL;
 	CV_TRY(avatar_model_create(ctx, k, b->file, &(struct avatar_model_desc){.participants = slots}, &m));
-	struct avatar_outputs o;
-	avatar_model_outputs(m, 0, &o);
-	size_t nv = (size_t)o.vertex_count * 3, nt = (size_t)o.texture_size * o.texture_size * 3;
+	/* avatar_model_read gives the mesh's own vertices (render vertices are split at uv seams, so there can be
+	 * more or fewer of them), and the texture. */
+	const struct avatar_dam_arch *arch = avatar_dam_arch(b->file);
+	if (!arch) {
+		avatar_model_destroy(ctx, &m);
+		return CV_FAIL(CV_ERROR_UNSUPPORTED, "%s: not a dam avatar", b->a.avatar);
+	}
+	uint32_t vertices = arch->vertices;
+	size_t nv = (size_t)vertices * 3, nt = (size_t)arch->texture * arch->texture * 3;
 	float *ref_pos = malloc(nv * sizeof(float)), *ref_tex = malloc(nt * sizeof(float));
 	float *pos = malloc(nv * sizeof(float)), *tex = malloc(nt * sizeof(float));
 	enum cv_result r = CV_OK;
@@ -190,7 +220,7 @@ static enum cv_result gpu_compare(struct bench *b, struct gpu_context *ctx, stru
 		}
 	}
 	fprintf(stderr, "\n");
-	for (uint32_t q = 0; q < q_count; q++) b->runs[q].vertex_sum_mm /= (double)b->a.samples * o.vertex_count;
+	for (uint32_t q = 0; q < q_count; q++) b->runs[q].vertex_sum_mm /= (double)b->a.samples * vertices;
 	free(ref_pos);
 	free(ref_tex);
 	free(pos);
@@ -200,33 +230,37 @@ static enum cv_result gpu_compare(struct bench *b, struct gpu_context *ctx, stru
 }
 
 /* Where the bits of a frame go, on average. */
-static void print_parts(const char *what, const struct run *r)
+static void print_parts(const char *what, double bits, const struct codec_encoder_stats *s)
 {
-	const struct codec_encoder_stats *s = &r->parts;
 	double n = s->packets ? (double)s->packets : 1;
 	printf("%s: %.1f bits/frame (%.2f kbit/s) = header %.1f + frame interval %.1f + head %.1f + hands %.1f + "
-	       "gaze and audio %.1f + code %.1f\n", what, r->bits, r->bits * FPS / 1e3, s->header_bits / n,
+	       "gaze and audio %.1f + code %.1f\n", what, bits, bits * FPS / 1e3, s->header_bits / n,
 	       s->time_bits / n, s->head_bits / n, s->hand_bits / n, s->gaze_audio_bits / n, s->code_bits / n);
 }
 
-static void print_table(const struct bench *b, const struct run *hands)
+static void print_table(const struct bench *b)
 {
-	printf("%8s %9s %11s %8s %9s %8s %8s %10s %10s %10s %10s\n", "quality", "step/std", "bits/frame", "kbit/s",
-	       "key bits", "PSNR dB", "min dB", "vert max", "vert mean", "encode us", "decode us");
-	printf("%8s %9s %11u %8.1f %9s %8s %8s %10s %10s %10s %10s\n", "raw f32", "-", 32 * b->latent,
-	       32.0 * b->latent * FPS / 1e3, "-", "inf", "inf", "0", "0", "-", "-");
+	printf("%8s %9s %11s %8s %9s %11s %8s %8s %8s %10s %10s %10s %10s\n", "quality", "step/std", "bits/frame",
+	       "kbit/s", "key bits", "+hands b/f", "kbit/s", "PSNR dB", "min dB", "vert max", "vert mean", "encode us",
+	       "decode us");
+	printf("%8s %9s %11u %8.1f %9s %11s %8s %8s %8s %10s %10s %10s %10s\n", "raw f32", "-", 32 * b->latent,
+	       32.0 * b->latent * FPS / 1e3, "-", "-", "-", "inf", "inf", "0", "0", "-", "-");
 	for (uint32_t q = 0; q < b->a.quality_count; q++) {
 		const struct run *r = &b->runs[q];
-		printf("%8.3g %9.4g %11.1f %8.2f %9.0f %8.1f %8.1f %10.4f %10.5f %10.1f %10.1f\n", r->quality,
-		       r->quality * CODEC_CODE_STEP, r->bits, r->bits * FPS / 1e3, r->key_bits,
-		       r->psnr_sum / b->a.samples, r->psnr_min, r->vertex_max_mm, r->vertex_sum_mm, r->encode_us,
-		       r->decode_us);
+		printf("%8.3g %9.4g %11.1f %8.2f %9.0f %11.1f %8.2f %8.1f %8.1f %10.4f %10.5f %10.1f %10.1f\n",
+		       r->quality, r->quality * CODEC_CODE_STEP, r->bits, r->bits * FPS / 1e3, r->key_bits, r->hand_bits,
+		       r->hand_bits * FPS / 1e3, r->psnr_sum / b->a.samples, r->psnr_min, r->vertex_max_mm,
+		       r->vertex_sum_mm, r->encode_us, r->decode_us);
 	}
 	printf("vertex errors in mm; PSNR of the de-normalised texture (peak 1.0) against the uncompressed code's "
 	       "decode, mean and minimum over the sampled frames\n");
+	printf("+hands: the same stream with both hands tracked (26 joints each)%s\n",
+	       b->a.perf ? ", as the performance has them" : "");
 	for (uint32_t q = 0; q < b->a.quality_count; q++)
-		if (b->runs[q].quality == 1) print_parts("quality 1", &b->runs[q]);
-	print_parts("quality 1 with both hands tracked (26 joints each)", hands);
+		if (b->runs[q].quality == 1) {
+			print_parts("quality 1", b->runs[q].bits, &b->runs[q].parts);
+			print_parts("quality 1 with both hands", b->runs[q].hand_bits, &b->runs[q].hand_parts);
+		}
 	for (uint32_t q = 0; q < b->a.quality_count; q++)
 		if (b->runs[q].worst_error > 0.5 + 1e-3)
 			printf("warning: quality %g: a code value is %.3f steps off (bound 0.5)\n", b->runs[q].quality,
@@ -235,9 +269,20 @@ static void print_table(const struct bench *b, const struct run *hands)
 
 static enum cv_result bench_run(struct bench *b)
 {
+	if (b->a.perf) {
+		CV_TRY(rec_perf_read(b->a.perf, &b->perf));
+		if (!b->a.avatar) b->a.avatar = b->perf.avatar_path;
+		if (b->perf.fps != FPS)
+			return CV_FAIL(CV_ERROR_UNSUPPORTED, "%s: %g frames per second (the benchmark is for %d)", b->a.perf,
+			               b->perf.fps, FPS);
+	}
 	CV_TRY(avatar_file_open(b->a.avatar, &b->file));
 	CV_TRY(load_stats(b));
+	if (b->a.perf && b->perf.latent != b->latent)
+		return CV_FAIL(CV_ERROR_MISMATCH, "%s: codes of %u floats, avatar %s takes %u", b->a.perf, b->perf.latent,
+		               b->a.avatar, b->latent);
 	b->frames = (uint32_t)llround(b->a.seconds * FPS);
+	if (b->a.perf && (!b->a.seconds_given || b->frames > b->perf.frames)) b->frames = b->perf.frames;
 	if (b->a.samples > b->frames) b->a.samples = b->frames;
 	b->sampled = calloc(b->a.samples, sizeof(uint32_t));
 	b->originals = calloc((size_t)b->a.samples * b->latent, sizeof(float));
@@ -251,9 +296,12 @@ static enum cv_result bench_run(struct bench *b)
 		run->codes = calloc((size_t)b->a.samples * b->latent, sizeof(float));
 		if (!run->codes) return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "samples");
 		CV_TRY(run_codec(b, run, false));
+		float *codes = run->codes;
+		run->codes = NULL; /* the texture does not depend on the hands */
+		enum cv_result r = run_codec(b, run, true);
+		run->codes = codes;
+		CV_TRY(r);
 	}
-	struct run hands = {.quality = 1};
-	CV_TRY(run_codec(b, &hands, true));
 
 	struct gpu_context *ctx = NULL;
 	struct avatar_kernels *k = NULL;
@@ -266,14 +314,17 @@ static enum cv_result bench_run(struct bench *b)
 		       ctx->properties.deviceName);
 		char noise[64] = "";
 		if (b->a.noise > 0) snprintf(noise, sizeof(noise), ", plus white noise of %.3g std", b->a.noise);
-		printf("synthetic performance (no recorded ones exist yet): every code dimension a sum of 3 sinusoids "
-		       "at 0.1-1.5 Hz scaled by code.std%s; head pose, gaze and audio level in every frame\n", noise);
+		if (b->a.perf)
+			printf("performance %s: its codes, head pose, hands and an audio level %s; no gaze\n", b->a.perf,
+			       b->perf.audio ? "from jaw_open" : "(none in the file)");
+		else
+			printf("synthetic performance: every code dimension a sum of 3 sinusoids at 0.1-1.5 Hz scaled by "
+			       "code.std%s; head pose, gaze and audio level in every frame\n", noise);
 		printf("%u frames at %d Hz (%.1f s), key frame every 1 s; %u frames decoded on the GPU per quality\n",
-		       b->frames, FPS, b->a.seconds, b->a.samples);
+		       b->frames, FPS, (double)b->frames / FPS, b->a.samples);
 		r = gpu_compare(b, ctx, k);
 	}
-	if (r == CV_OK) print_table(b, &hands);
-	free(hands.codes);
+	if (r == CV_OK) print_table(b);
 	avatar_kernels_destroy(ctx, &k);
 	gpu_context_destroy(&ctx);
 	return r;
@@ -282,8 +333,10 @@ static enum cv_result bench_run(struct bench *b)
 static int usage(const char *why)
 {
 	if (why) fprintf(stderr, "cavr bench codec: %s\n", why);
-	fprintf(stderr, "usage: cavr bench codec [--avatar FILE] [--seconds N] [--samples N] [--quality Q1,Q2,...] "
-	                "[--noise F] [--device NAME]\n");
+	fprintf(stderr, "usage: cavr bench codec [--perf FILE.cavperf] [--avatar FILE] [--seconds N] [--samples N] "
+	                "[--quality Q1,Q2,...] [--noise F] [--device NAME]\n"
+	                "  --perf: the performance's codes, head and hands (and its avatar unless --avatar), all of it\n"
+	                "  unless --seconds; without it a synthetic performance of --seconds (default 10)\n");
 	return 2;
 }
 
@@ -295,9 +348,11 @@ int app_bench_codec(int argc, char **argv)
 		if (!v) return usage("an option is missing its value or unknown");
 		i++;
 		if (!strcmp(o, "--avatar")) b.a.avatar = v;
+		else if (!strcmp(o, "--perf")) b.a.perf = v;
 		else if (!strcmp(o, "--device")) b.a.device = v;
 		else if (!strcmp(o, "--seconds")) {
 			b.a.seconds = atof(v);
+			b.a.seconds_given = true;
 			if (!(b.a.seconds >= 1 && b.a.seconds <= 3600)) return usage("--seconds needs 1..3600");
 		} else if (!strcmp(o, "--samples")) {
 			b.a.samples = (uint32_t)atoi(v);
@@ -321,7 +376,7 @@ int app_bench_codec(int argc, char **argv)
 	}
 	char path[4096];
 	enum cv_result r = CV_OK;
-	if (!b.a.avatar) {
+	if (!b.a.avatar && !b.a.perf) {
 		r = app_bench_default_avatar(path, sizeof(path));
 		b.a.avatar = path;
 	}
@@ -332,5 +387,6 @@ int app_bench_codec(int argc, char **argv)
 	free(b.mean);
 	free(b.std_dev);
 	avatar_file_destroy(&b.file);
+	rec_perf_free(&b.perf);
 	return r == CV_OK ? 0 : 1;
 }
