@@ -9,6 +9,7 @@ struct avatar_file {
 	enum avatar_family family;
 	const char *name; /* owned by st */
 	struct avatar_dam_arch dam;
+	struct avatar_gca_arch gca;
 };
 
 /* ---- metadata ---- */
@@ -90,59 +91,83 @@ static bool parse_slope(const char *s, float *out)
 	return true;
 }
 
-static enum cv_result parse_channels(const struct st_file *st, struct avatar_dam_arch *arch)
+/* A comma list of channel counts under `key`, ending in `last`; up-convolutions = entries - 1. */
+static enum cv_result parse_channels(const struct st_file *st, const char *key, uint32_t last, uint32_t *channels,
+                                     uint32_t *up_count)
 {
 	const char *s;
-	CV_TRY(meta_require(st, "dam.channels", &s));
+	CV_TRY(meta_require(st, key, &s));
 	uint32_t n = 0;
 	for (const char *p = s;; n++) {
 		size_t len = strcspn(p, ",");
 		uint64_t v;
 		if (n == AVATAR_DAM_MAX_UP + 1)
-			return CV_FAIL(CV_ERROR_UNSUPPORTED, "%s: dam.channels lists more than %d up-convolutions", st_path(st),
+			return CV_FAIL(CV_ERROR_UNSUPPORTED, "%s: %s lists more than %d up-convolutions", st_path(st), key,
 			               AVATAR_DAM_MAX_UP);
 		if (!parse_uint(p, len, AVATAR_DAM_MAX_CHANNELS, &v) || v == 0)
-			return CV_FAIL(CV_ERROR_FORMAT, "%s: dam.channels '%.80s' is not a comma list of integers in 1..%d",
-			               st_path(st), s, AVATAR_DAM_MAX_CHANNELS);
-		arch->channels[n] = (uint32_t)v;
+			return CV_FAIL(CV_ERROR_FORMAT, "%s: %s '%.80s' is not a comma list of integers in 1..%d",
+			               st_path(st), key, s, AVATAR_DAM_MAX_CHANNELS);
+		channels[n] = (uint32_t)v;
 		if (!p[len]) break;
 		p += len + 1;
 	}
 	n++;
-	if (n < 2)
-		return CV_FAIL(CV_ERROR_FORMAT, "%s: dam.channels '%s' names no up-convolution", st_path(st), s);
-	if (arch->channels[n - 1] != 3)
-		return CV_FAIL(CV_ERROR_FORMAT, "%s: dam.channels ends in %u; the last up-convolution must output 3 (RGB)",
-		               st_path(st), arch->channels[n - 1]);
-	arch->up_count = n - 1;
+	if (n < 2) return CV_FAIL(CV_ERROR_FORMAT, "%s: %s '%s' names no up-convolution", st_path(st), key, s);
+	if (channels[n - 1] != last)
+		return CV_FAIL(CV_ERROR_FORMAT, "%s: %s ends in %u; the last up-convolution must output %u", st_path(st), key,
+		               channels[n - 1], last);
+	*up_count = n - 1;
 	return CV_OK;
 }
 
-static enum cv_result parse_dam_metadata(const struct st_file *st, struct avatar_dam_arch *arch)
+/* Metadata every family has: view conditioning, the LeakyReLU slope, metres. */
+static enum cv_result parse_common_metadata(const struct st_file *st, bool *view_conditioned, float *leaky_slope)
 {
 	const char *path = st_path(st), *s;
-	CV_TRY(meta_uint(st, "latent_size", 1, AVATAR_MAX_LATENT, &arch->latent));
-	CV_TRY(meta_uint(st, "texture_size", 1, AVATAR_MAX_TEXTURE, &arch->texture));
-	CV_TRY(meta_uint(st, "vertex_count", 1, AVATAR_MAX_VERTICES, &arch->vertices));
-	CV_TRY(meta_uint(st, "dam.init_size", 1, AVATAR_MAX_TEXTURE, &arch->init_size));
-	CV_TRY(parse_channels(st, arch));
-	if (((uint64_t)arch->init_size << arch->up_count) != arch->texture)
-		return CV_FAIL(CV_ERROR_FORMAT, "%s: texture_size %u is not dam.init_size %u doubled %u times", path,
-		               arch->texture, arch->init_size, arch->up_count);
-
 	CV_TRY(meta_require(st, "view_conditioned", &s));
 	if (strcmp(s, "true") && strcmp(s, "false"))
 		return CV_FAIL(CV_ERROR_FORMAT, "%s: view_conditioned is '%.40s', not true or false", path, s);
-	arch->view_conditioned = !strcmp(s, "true");
+	*view_conditioned = !strcmp(s, "true");
 
 	CV_TRY(meta_require(st, "leaky_slope", &s));
-	if (!parse_slope(s, &arch->leaky_slope))
+	if (!parse_slope(s, leaky_slope))
 		return CV_FAIL(CV_ERROR_FORMAT, "%s: leaky_slope '%.40s' is not a decimal number in 0..1", path, s);
 
 	CV_TRY(meta_require(st, "units", &s));
 	if (strcmp(s, "metres"))
 		return CV_FAIL(CV_ERROR_UNSUPPORTED, "%s: units '%.40s'; cavr reads avatars in metres", path, s);
 	return CV_OK;
+}
+
+static enum cv_result parse_dam_metadata(const struct st_file *st, struct avatar_dam_arch *arch)
+{
+	CV_TRY(meta_uint(st, "latent_size", 1, AVATAR_MAX_LATENT, &arch->latent));
+	CV_TRY(meta_uint(st, "texture_size", 1, AVATAR_MAX_TEXTURE, &arch->texture));
+	CV_TRY(meta_uint(st, "vertex_count", 1, AVATAR_MAX_VERTICES, &arch->vertices));
+	CV_TRY(meta_uint(st, "dam.init_size", 1, AVATAR_MAX_TEXTURE, &arch->init_size));
+	CV_TRY(parse_channels(st, "dam.channels", 3, arch->channels, &arch->up_count));
+	if (((uint64_t)arch->init_size << arch->up_count) != arch->texture)
+		return CV_FAIL(CV_ERROR_FORMAT, "%s: texture_size %u is not dam.init_size %u doubled %u times", st_path(st),
+		               arch->texture, arch->init_size, arch->up_count);
+	return parse_common_metadata(st, &arch->view_conditioned, &arch->leaky_slope);
+}
+
+static enum cv_result parse_gca_metadata(const struct st_file *st, struct avatar_gca_arch *arch)
+{
+	const char *path = st_path(st);
+	uint32_t colour_up;
+	CV_TRY(meta_uint(st, "latent_size", 1, AVATAR_MAX_LATENT, &arch->latent));
+	CV_TRY(meta_uint(st, "gca.grid", 1, AVATAR_MAX_TEXTURE, &arch->grid));
+	CV_TRY(meta_uint(st, "gca.init_size", 1, AVATAR_MAX_TEXTURE, &arch->init_size));
+	CV_TRY(parse_channels(st, "gca.geometry_channels", AVATAR_GCA_GEOMETRY, arch->geometry_channels, &arch->up_count));
+	CV_TRY(parse_channels(st, "gca.colour_channels", AVATAR_GCA_COLOUR, arch->colour_channels, &colour_up));
+	if (colour_up != arch->up_count)
+		return CV_FAIL(CV_ERROR_FORMAT, "%s: the geometry trunk has %u up-convolutions and the colour trunk %u", path,
+		               arch->up_count, colour_up);
+	if (((uint64_t)arch->init_size << arch->up_count) != arch->grid)
+		return CV_FAIL(CV_ERROR_FORMAT, "%s: gca.grid %u is not gca.init_size %u doubled %u times", path, arch->grid,
+		               arch->init_size, arch->up_count);
+	return parse_common_metadata(st, &arch->view_conditioned, &arch->leaky_slope);
 }
 
 /* ---- tensors ---- */
@@ -161,11 +186,12 @@ struct expect {
 	uint64_t shape[4];
 };
 
-/* Every tensor of a dam avatar: 10 fixed ones, 3 per up-convolution, 9 mesh/texture/code ones. */
-#define DAM_MAX_EXPECT (10 + 3 * AVATAR_DAM_MAX_UP + 9)
+/* Every tensor of an avatar: at most 8 fully connected ones, 3 per up-convolution of at most two trunks, 9
+ * mesh/texture/code ones (dam) or 4 template/code ones (gca). */
+#define MAX_EXPECT (8 + 6 * AVATAR_DAM_MAX_UP + 9)
 
 struct expect_list {
-	struct expect items[DAM_MAX_EXPECT];
+	struct expect items[MAX_EXPECT];
 	uint32_t count;
 };
 
@@ -175,6 +201,29 @@ static void expect(struct expect_list *l, const char *name, enum tensor_kind kin
 	struct expect *e = &l->items[l->count++];
 	*e = (struct expect){.kind = kind, .rank = rank, .shape = {d0, d1, d2, d3}};
 	snprintf(e->name, sizeof(e->name), "%s", name);
+}
+
+static void expect_up(struct expect_list *l, const char *prefix, const uint32_t *channels, uint32_t up_count,
+                      uint64_t s0)
+{
+	for (uint32_t i = 0; i < up_count; i++) {
+		const uint64_t cin = channels[i], cout = channels[i + 1], side = s0 << (i + 1);
+		char name[32];
+		snprintf(name, sizeof(name), "%s.%u.weight", prefix, i);
+		expect(l, name, KIND_WEIGHT, 4, cin, cout, 4, 4);
+		snprintf(name, sizeof(name), "%s.%u.bias", prefix, i);
+		expect(l, name, KIND_WEIGHT, 1, cout, 0, 0, 0);
+		snprintf(name, sizeof(name), "%s.%u.untied_bias", prefix, i);
+		expect(l, name, KIND_WEIGHT, 3, cout, side, side, 0);
+	}
+}
+
+static void expect_code_stats(struct expect_list *l, uint64_t z)
+{
+	expect(l, "code.mean", KIND_F32, 1, z, 0, 0, 0);
+	l->items[l->count - 1].optional = true;
+	expect(l, "code.std", KIND_F32, 1, z, 0, 0, 0);
+	l->items[l->count - 1].optional = true;
 }
 
 static void expect_dam(const struct avatar_dam_arch *a, struct expect_list *l)
@@ -191,16 +240,7 @@ static void expect_dam(const struct avatar_dam_arch *a, struct expect_list *l)
 	expect(l, "dec.mesh_fc.bias", KIND_WEIGHT, 1, v3, 0, 0, 0);
 	expect(l, "dec.texture_fc.weight", KIND_WEIGHT, 2, c0 * s0 * s0, feat, 0, 0);
 	expect(l, "dec.texture_fc.bias", KIND_WEIGHT, 1, c0 * s0 * s0, 0, 0, 0);
-	for (uint32_t i = 0; i < a->up_count; i++) {
-		const uint64_t cin = a->channels[i], cout = a->channels[i + 1], side = s0 << (i + 1);
-		char name[32];
-		snprintf(name, sizeof(name), "dec.up.%u.weight", i);
-		expect(l, name, KIND_WEIGHT, 4, cin, cout, 4, 4);
-		snprintf(name, sizeof(name), "dec.up.%u.bias", i);
-		expect(l, name, KIND_WEIGHT, 1, cout, 0, 0, 0);
-		snprintf(name, sizeof(name), "dec.up.%u.untied_bias", i);
-		expect(l, name, KIND_WEIGHT, 3, cout, side, side, 0);
-	}
+	expect_up(l, "dec.up", a->channels, a->up_count, s0);
 	expect(l, "mesh.vert_mean", KIND_F32, 2, a->vertices, 3, 0, 0);
 	expect(l, "mesh.vert_std", KIND_F32, 1, 1, 0, 0, 0);
 	expect(l, "mesh.uv", KIND_F32, 2, a->uv_count, 2, 0, 0);
@@ -208,10 +248,28 @@ static void expect_dam(const struct avatar_dam_arch *a, struct expect_list *l)
 	expect(l, "mesh.tri_uv", KIND_I32, 2, a->triangles, 3, 0, 0);
 	expect(l, "tex.mean", KIND_F32, 3, a->texture, a->texture, 3, 0);
 	expect(l, "tex.std", KIND_F32, 1, 1, 0, 0, 0);
-	expect(l, "code.mean", KIND_F32, 1, z, 0, 0, 0);
-	l->items[l->count - 1].optional = true;
-	expect(l, "code.std", KIND_F32, 1, z, 0, 0, 0);
-	l->items[l->count - 1].optional = true;
+	expect_code_stats(l, z);
+}
+
+static void expect_gca(const struct avatar_gca_arch *a, struct expect_list *l)
+{
+	const uint64_t z = a->latent, s0 = a->init_size, g = a->grid;
+	const uint64_t feat = AVATAR_DAM_HIDDEN + (a->view_conditioned ? AVATAR_DAM_VIEW : 0);
+	if (a->view_conditioned) {
+		expect(l, "dec.view_fc.weight", KIND_WEIGHT, 2, AVATAR_DAM_VIEW, 3, 0, 0);
+		expect(l, "dec.view_fc.bias", KIND_WEIGHT, 1, AVATAR_DAM_VIEW, 0, 0, 0);
+	}
+	expect(l, "dec.z_fc.weight", KIND_WEIGHT, 2, AVATAR_DAM_HIDDEN, z, 0, 0);
+	expect(l, "dec.z_fc.bias", KIND_WEIGHT, 1, AVATAR_DAM_HIDDEN, 0, 0, 0);
+	expect(l, "dec.geometry_fc.weight", KIND_WEIGHT, 2, a->geometry_channels[0] * s0 * s0, AVATAR_DAM_HIDDEN, 0, 0);
+	expect(l, "dec.geometry_fc.bias", KIND_WEIGHT, 1, a->geometry_channels[0] * s0 * s0, 0, 0, 0);
+	expect(l, "dec.colour_fc.weight", KIND_WEIGHT, 2, a->colour_channels[0] * s0 * s0, feat, 0, 0);
+	expect(l, "dec.colour_fc.bias", KIND_WEIGHT, 1, a->colour_channels[0] * s0 * s0, 0, 0, 0);
+	expect_up(l, "dec.geometry", a->geometry_channels, a->up_count, s0);
+	expect_up(l, "dec.colour", a->colour_channels, a->up_count, s0);
+	expect(l, "gaussian.template", KIND_F32, 3, g, g, 3, 0);
+	expect(l, "gaussian.offset_scale", KIND_F32, 1, 1, 0, 0, 0);
+	expect_code_stats(l, z);
 }
 
 static void format_shape(char *buf, size_t size, uint32_t rank, const uint64_t *shape)
@@ -273,26 +331,40 @@ static enum cv_result check_indices(const struct st_file *st, const char *name, 
 	return CV_OK;
 }
 
+/* Every expected tensor present as described, and nothing else. */
+static enum cv_result check_tensors(const struct st_file *st, const struct expect_list *list, const char *family)
+{
+	for (uint32_t i = 0; i < list->count; i++) CV_TRY(check_tensor(st, &list->items[i]));
+	/* Anything else is an exporter mistake (an unfolded weight-norm gain, a layer the channels do not list). */
+	for (size_t i = 0; i < st_tensor_count(st); i++) {
+		const char *name = st_tensor_at(st, i)->name;
+		uint32_t k = 0;
+		while (k < list->count && strcmp(list->items[k].name, name)) k++;
+		if (k == list->count)
+			return CV_FAIL(CV_ERROR_FORMAT, "%s: unexpected tensor '%.80s' for a %s avatar with this metadata",
+			               st_path(st), name, family);
+	}
+	return CV_OK;
+}
+
 static enum cv_result check_dam(const struct st_file *st, struct avatar_dam_arch *arch)
 {
 	CV_TRY(parse_dam_metadata(st, arch));
 	CV_TRY(leading_dim(st, "mesh.uv", 2, AVATAR_MAX_UVS, &arch->uv_count));
 	CV_TRY(leading_dim(st, "mesh.tri_vertex", 3, AVATAR_MAX_TRIANGLES, &arch->triangles));
-
 	struct expect_list list = {.count = 0};
 	expect_dam(arch, &list);
-	for (uint32_t i = 0; i < list.count; i++) CV_TRY(check_tensor(st, &list.items[i]));
-	/* Anything else is an exporter mistake (an unfolded weight-norm gain, a layer the channels do not list). */
-	for (size_t i = 0; i < st_tensor_count(st); i++) {
-		const char *name = st_tensor_at(st, i)->name;
-		uint32_t k = 0;
-		while (k < list.count && strcmp(list.items[k].name, name)) k++;
-		if (k == list.count)
-			return CV_FAIL(CV_ERROR_FORMAT, "%s: unexpected tensor '%.80s' for a dam avatar with this metadata",
-			               st_path(st), name);
-	}
+	CV_TRY(check_tensors(st, &list, "dam"));
 	CV_TRY(check_indices(st, "mesh.tri_vertex", arch->vertices, "vertices"));
 	return check_indices(st, "mesh.tri_uv", arch->uv_count, "uvs");
+}
+
+static enum cv_result check_gca(const struct st_file *st, struct avatar_gca_arch *arch)
+{
+	CV_TRY(parse_gca_metadata(st, arch));
+	struct expect_list list = {.count = 0};
+	expect_gca(arch, &list);
+	return check_tensors(st, &list, "gca");
 }
 
 static enum cv_result check_header(const struct st_file *st, struct avatar_file *a)
@@ -321,8 +393,12 @@ static enum cv_result check_header(const struct st_file *st, struct avatar_file 
 		a->family = AVATAR_FAMILY_DAM;
 		return check_dam(st, &a->dam);
 	}
-	return CV_FAIL(CV_ERROR_UNSUPPORTED, "%s: avatar family '%.40s' is not one this cavr decodes (it knows: dam)", path,
-	               s);
+	if (!strcmp(s, "gca")) {
+		a->family = AVATAR_FAMILY_GCA;
+		return check_gca(st, &a->gca);
+	}
+	return CV_FAIL(CV_ERROR_UNSUPPORTED, "%s: avatar family '%.40s' is not one this cavr decodes (it knows: dam, gca)",
+	               path, s);
 }
 
 /* ---- lifetime ---- */
@@ -378,6 +454,7 @@ const char *avatar_family_name(enum avatar_family family)
 {
 	switch (family) {
 	case AVATAR_FAMILY_DAM: return "dam";
+	case AVATAR_FAMILY_GCA: return "gca";
 	}
 	return "unknown";
 }
@@ -387,10 +464,16 @@ const struct avatar_dam_arch *avatar_dam_arch(const struct avatar_file *file)
 	return file->family == AVATAR_FAMILY_DAM ? &file->dam : NULL;
 }
 
+const struct avatar_gca_arch *avatar_gca_arch(const struct avatar_file *file)
+{
+	return file->family == AVATAR_FAMILY_GCA ? &file->gca : NULL;
+}
+
 uint32_t avatar_latent_size(const struct avatar_file *file)
 {
 	switch (file->family) {
 	case AVATAR_FAMILY_DAM: return file->dam.latent;
+	case AVATAR_FAMILY_GCA: return file->gca.latent;
 	}
 	return 0;
 }

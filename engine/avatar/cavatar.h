@@ -20,6 +20,7 @@
 
 enum avatar_family {
 	AVATAR_FAMILY_DAM = 1, /* Deep Appearance Model: MLP + transposed-convolution texture decoder */
+	AVATAR_FAMILY_GCA = 2, /* Gaussian codec avatar: transposed-convolution trunks to a UV grid of 3D Gaussians */
 };
 
 /* Limits on what a file may ask for, so a hostile header cannot make the engine allocate without bound. */
@@ -48,6 +49,22 @@ struct avatar_dam_arch {
 	float leaky_slope;
 };
 
+/* Per-texel outputs of the gca trunks: geometry (position offset 3, rotation quaternion w,x,y,z 4, log-scale 3,
+ * opacity logit 1) and the view-dependent colour branch (RGB logits). */
+#define AVATAR_GCA_GEOMETRY 11
+#define AVATAR_GCA_COLOUR 3
+
+struct avatar_gca_arch {
+	uint32_t latent;    /* Z */
+	uint32_t grid;      /* G: G x G Gaussians */
+	uint32_t init_size; /* S0 of both trunks; G = S0 << up_count */
+	uint32_t up_count;  /* up-convolutions per trunk */
+	uint32_t geometry_channels[AVATAR_DAM_MAX_UP + 1]; /* C0, then each up-convolution's outputs (last 11) */
+	uint32_t colour_channels[AVATAR_DAM_MAX_UP + 1];   /* C0, then each up-convolution's outputs (last 3) */
+	bool view_conditioned;
+	float leaky_slope;
+};
+
 struct avatar_file;
 
 enum cv_result avatar_file_open(const char *path, struct avatar_file **out);
@@ -60,6 +77,8 @@ enum avatar_family avatar_family(const struct avatar_file *file);
 const char *avatar_family_name(enum avatar_family family);
 /* The dam architecture, or NULL when the file is of another family. */
 const struct avatar_dam_arch *avatar_dam_arch(const struct avatar_file *file);
+/* The gca architecture, or NULL when the file is of another family. */
+const struct avatar_gca_arch *avatar_gca_arch(const struct avatar_file *file);
 /* Floats per expression code, whatever the family. */
 uint32_t avatar_latent_size(const struct avatar_file *file);
 
