@@ -20,7 +20,7 @@
 
 struct args {
 	const char *avatar, *device, *perf;
-	double seconds;
+	double seconds, key_interval; /* key_interval: seconds, 0 for the codec's default */
 	bool seconds_given;
 	uint32_t samples; /* frames decoded on the GPU per quality */
 	float noise;
@@ -51,6 +51,7 @@ struct bench {
 	float *originals;   /* their uncompressed codes */
 	struct run runs[MAX_QUALITIES];
 	struct rec_perf perf; /* --perf: the frames come from it */
+	struct run spread;    /* the mean code's decode against each sampled frame's: how much expressions change */
 };
 
 static enum cv_result load_stats(struct bench *b)
@@ -96,7 +97,8 @@ static void bench_frame(const struct bench *b, const struct codec_synth_desc *sy
 static enum cv_result run_codec(struct bench *b, struct run *run, bool hands)
 {
 	struct codec_stream_desc sd = {.participant = 1, .avatar = 1, .latent = b->latent, .code_mean = b->mean,
-	                               .code_std = b->std_dev, .quality = run->quality};
+	                               .code_std = b->std_dev, .quality = run->quality,
+	                               .key_interval_us = (uint32_t)llround(b->a.key_interval * 1e6)};
 	struct codec_synth_desc synth = synth_desc(b, hands);
 	struct codec_encoder *enc = NULL;
 	struct codec_decoder *dec = NULL;
@@ -165,11 +167,26 @@ static double psnr(const float *a, const float *b, size_t n)
 	return sq > 0 ? 10 * log10((double)n / sq) : INFINITY;
 }
 
-/* Decodes every sampled frame from the uncompressed code (slot 0) and each quality's code (slots 1..) in one
- * submission, and compares. */
+static void compare_decode(struct run *run, const float *pos, const float *tex, const float *ref_pos,
+                           const float *ref_tex, size_t nv, size_t nt)
+{
+	double p = psnr(tex, ref_tex, nt);
+	run->psnr_sum += p;
+	run->psnr_min = fmin(run->psnr_min, p);
+	for (size_t v = 0; v < nv; v += 3) {
+		double sq = 0;
+		for (size_t c = v; c < v + 3; c++) sq += ((double)pos[c] - ref_pos[c]) * (pos[c] - ref_pos[c]);
+		double mm = 1e3 * sqrt(sq);
+		run->vertex_max_mm = fmax(run->vertex_max_mm, mm);
+		run->vertex_sum_mm += mm;
+	}
+}
+
+/* Decodes every sampled frame from the uncompressed code (slot 0), each quality's code (slots 1..) and the
+ * mean code (the last slot) in one submission, and compares. */
 static enum cv_result gpu_compare(struct bench *b, struct gpu_context *ctx, struct avatar_kernels *k)
 {
-	uint32_t q_count = b->a.quality_count, slots = 1 + q_count;
+	uint32_t q_count = b->a.quality_count, slots = 2 + q_count;
 	struct avatar_model *m = NULL;
 	CV_TRY(avatar_model_create(ctx, k, b->file, &(struct avatar_model_desc){.participants = slots}, &m));
 	/* avatar_model_read gives the mesh's own vertices (render vertices are split at uv seams, so there can be
@@ -186,10 +203,12 @@ static enum cv_result gpu_compare(struct bench *b, struct gpu_context *ctx, stru
 	enum cv_result r = CV_OK;
 	if (!ref_pos || !ref_tex || !pos || !tex) r = CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "readback buffers");
 	const float view[3] = {0, 0, 1};
-	for (uint32_t q = 0; q < q_count; q++) {
-		b->runs[q].psnr_min = INFINITY;
-		b->runs[q].psnr_sum = b->runs[q].vertex_max_mm = b->runs[q].vertex_sum_mm = 0;
+	for (uint32_t q = 0; q <= q_count; q++) {
+		struct run *run = q < q_count ? &b->runs[q] : &b->spread;
+		run->psnr_min = INFINITY;
+		run->psnr_sum = run->vertex_max_mm = run->vertex_sum_mm = 0;
 	}
+	if (r == CV_OK) r = avatar_model_set_input(m, slots - 1, b->mean, b->latent, view);
 	for (uint32_t s = 0; s < b->a.samples && r == CV_OK; s++) {
 		fprintf(stderr, "\rbench: GPU decode of sampled frame %u/%u", s + 1, b->a.samples);
 		r = avatar_model_set_input(m, 0, b->originals + (size_t)s * b->latent, b->latent, view);
@@ -203,24 +222,15 @@ static enum cv_result gpu_compare(struct bench *b, struct gpu_context *ctx, stru
 			if (r == CV_OK) r = submitted;
 		}
 		if (r == CV_OK) r = avatar_model_read(ctx, m, 0, ref_pos, ref_tex);
-		for (uint32_t q = 0; q < q_count && r == CV_OK; q++) {
-			struct run *run = &b->runs[q];
+		for (uint32_t q = 0; q <= q_count && r == CV_OK; q++) {
 			r = avatar_model_read(ctx, m, 1 + q, pos, tex);
-			double p = psnr(tex, ref_tex, nt);
-			run->psnr_sum += p;
-			run->psnr_min = fmin(run->psnr_min, p);
-			for (size_t v = 0; v < nv; v += 3) {
-				double sq = 0;
-				for (size_t c = v; c < v + 3; c++)
-					sq += ((double)pos[c] - ref_pos[c]) * (pos[c] - ref_pos[c]);
-				double mm = 1e3 * sqrt(sq);
-				run->vertex_max_mm = fmax(run->vertex_max_mm, mm);
-				run->vertex_sum_mm += mm;
-			}
+			if (r == CV_OK)
+				compare_decode(q < q_count ? &b->runs[q] : &b->spread, pos, tex, ref_pos, ref_tex, nv, nt);
 		}
 	}
 	fprintf(stderr, "\n");
 	for (uint32_t q = 0; q < q_count; q++) b->runs[q].vertex_sum_mm /= (double)b->a.samples * vertices;
+	b->spread.vertex_sum_mm /= (double)b->a.samples * vertices;
 	free(ref_pos);
 	free(ref_tex);
 	free(pos);
@@ -254,6 +264,10 @@ static void print_table(const struct bench *b)
 	}
 	printf("vertex errors in mm; PSNR of the de-normalised texture (peak 1.0) against the uncompressed code's "
 	       "decode, mean and minimum over the sampled frames\n");
+	printf("expression spread (the mean code's decode against each sampled frame's, what the codec's error is "
+	       "small against): texture PSNR %.1f dB mean, %.1f dB min; vertices %.2f mm max, %.3f mm mean\n",
+	       b->spread.psnr_sum / b->a.samples, b->spread.psnr_min, b->spread.vertex_max_mm,
+	       b->spread.vertex_sum_mm);
 	printf("+hands: the same stream with both hands tracked (26 joints each)%s\n",
 	       b->a.perf ? ", as the performance has them" : "");
 	for (uint32_t q = 0; q < b->a.quality_count; q++)
@@ -320,8 +334,8 @@ static enum cv_result bench_run(struct bench *b)
 		else
 			printf("synthetic performance: every code dimension a sum of 3 sinusoids at 0.1-1.5 Hz scaled by "
 			       "code.std%s; head pose, gaze and audio level in every frame\n", noise);
-		printf("%u frames at %d Hz (%.1f s), key frame every 1 s; %u frames decoded on the GPU per quality\n",
-		       b->frames, FPS, (double)b->frames / FPS, b->a.samples);
+		printf("%u frames at %d Hz (%.1f s), key frame every %g s; %u frames decoded on the GPU per quality\n",
+		       b->frames, FPS, (double)b->frames / FPS, b->a.key_interval ? b->a.key_interval : 1.0, b->a.samples);
 		r = gpu_compare(b, ctx, k);
 	}
 	if (r == CV_OK) print_table(b);
@@ -334,7 +348,7 @@ static int usage(const char *why)
 {
 	if (why) fprintf(stderr, "cavr bench codec: %s\n", why);
 	fprintf(stderr, "usage: cavr bench codec [--perf FILE.cavperf] [--avatar FILE] [--seconds N] [--samples N] "
-	                "[--quality Q1,Q2,...] [--noise F] [--device NAME]\n"
+	                "[--quality Q1,Q2,...] [--noise F] [--key-interval S] [--device NAME]\n"
 	                "  --perf: the performance's codes, head and hands (and its avatar unless --avatar), all of it\n"
 	                "  unless --seconds; without it a synthetic performance of --seconds (default 10)\n");
 	return 2;
@@ -357,6 +371,9 @@ int app_bench_codec(int argc, char **argv)
 		} else if (!strcmp(o, "--samples")) {
 			b.a.samples = (uint32_t)atoi(v);
 			if (b.a.samples < 1 || b.a.samples > 1000) return usage("--samples needs 1..1000");
+		} else if (!strcmp(o, "--key-interval")) {
+			b.a.key_interval = atof(v);
+			if (!(b.a.key_interval >= 0.04 && b.a.key_interval <= 60)) return usage("--key-interval needs 0.04..60 s");
 		} else if (!strcmp(o, "--noise")) {
 			b.a.noise = (float)atof(v);
 			if (!(b.a.noise >= 0 && b.a.noise <= 10)) return usage("--noise needs 0..10");
