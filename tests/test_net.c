@@ -1,0 +1,874 @@
+/* The network transport (engine/net), on loopback only: sealing and parsing, the replay window, a meeting of four
+ * senders and one receiver (every participant appears, decoded codes within the codec's bound of what was sent),
+ * an impairment relay in this file (loss, duplication, reordering by jitter, a 2 s outage) whose counts the
+ * receiver's counters must match, hostile input fed straight to a receiver, joining mid-meeting through HELLO,
+ * clock offsets, timeouts, and IPv6 on ::1 when the machine has it. */
+#include <arpa/inet.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "avatar/cavatar.h"
+#include "codec/codec.h"
+#include "net/net.h"
+#include "test.h"
+
+#define FPS 30
+#define MAX_SENDERS 4
+static const char secret[] = "correct horse battery staple, test only";
+static const char *avatar_names[MAX_SENDERS] = {"ana.cavatar", "kofi.cavatar", "ines.cavatar", "ana.cavatar"};
+
+static char assets_dir[4096];
+
+struct avatar_info {
+	uint32_t latent;
+	float mean[CODEC_MAX_LATENT], std_dev[CODEC_MAX_LATENT];
+	uint8_t hash[SESSION_HASH_SIZE];
+};
+static struct avatar_info avatars[3];
+
+static bool load_avatar(const char *name, struct avatar_info *a)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/%s", assets_dir, name);
+	struct avatar_file *f = NULL;
+	if (avatar_file_open(path, &f) != CV_OK) return false;
+	a->latent = avatar_latent_size(f);
+	bool ok = a->latent <= CODEC_MAX_LATENT && st_tensor_to_f32(avatar_tensor(f, "code.mean"), a->mean, a->latent) == CV_OK &&
+	          st_tensor_to_f32(avatar_tensor(f, "code.std"), a->std_dev, a->latent) == CV_OK &&
+	          session_hash_file(path, a->hash) == CV_OK;
+	avatar_file_destroy(&f);
+	return ok;
+}
+
+static const struct avatar_info *avatar_of(int i) { return &avatars[i % 3]; }
+
+static void sleep_ms(double ms)
+{
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(ms * 1e6)};
+	nanosleep(&ts, NULL);
+}
+
+/* ---- a synthetic participant: codec encoder + net sender ---- */
+
+#define HISTORY 512
+struct synth_sender {
+	struct net_sender *net;
+	struct codec_encoder *enc;
+	struct codec_synth_desc synth;
+	uint32_t id, sequence;
+	const struct avatar_info *avatar;
+	int64_t start_us, clock_offset_us;
+	uint8_t packet[8192];
+	/* What was sent, by sender time, to check what the receiver shows. */
+	int64_t sent_us[HISTORY];
+	float sent_code[HISTORY][64];
+	uint64_t key_requests;
+};
+
+static int64_t offset_clock(void *user) { return net_now_us() + ((struct synth_sender *)user)->clock_offset_us; }
+
+static bool sender_create(struct synth_sender *s, uint32_t id, int which, const char *peer, const char *listen,
+                          int64_t clock_offset_us)
+{
+	memset(s, 0, sizeof(*s));
+	s->id = id;
+	s->avatar = avatar_of(which);
+	s->clock_offset_us = clock_offset_us;
+	const char *peers[1] = {peer};
+	char name[32];
+	snprintf(name, sizeof(name), "Participant %u", id);
+	struct net_sender_desc d = {.meeting = "test meeting", .secret = secret, .secret_size = sizeof(secret) - 1,
+	                            .listen = listen, .peers = peer ? peers : NULL, .peer_count = peer ? 1 : 0,
+	                            .participant = id, .name = name, .avatar_file = avatar_names[which],
+	                            .avatar = 100 + id, .latent = s->avatar->latent, .clock_us = offset_clock,
+	                            .clock_user = s};
+	memcpy(d.avatar_hash, s->avatar->hash, SESSION_HASH_SIZE);
+	struct codec_stream_desc sd = {.participant = id, .avatar = 100 + id, .latent = s->avatar->latent,
+	                               .code_mean = s->avatar->mean, .code_std = s->avatar->std_dev};
+	s->synth = (struct codec_synth_desc){.seed = id, .latent = s->avatar->latent, .code_mean = s->avatar->mean,
+	                                     .code_std = s->avatar->std_dev, .hands = id % 2 == 0, .gaze = true,
+	                                     .audio = true};
+	s->start_us = net_now_us();
+	return s->avatar->latent <= 64 && net_sender_create(&d, &s->net) == CV_OK && codec_encoder_create(&sd, &s->enc) == CV_OK;
+}
+
+static void sender_destroy(struct synth_sender *s)
+{
+	net_sender_destroy(&s->net);
+	codec_encoder_destroy(&s->enc);
+}
+
+/* Sends every frame that is due by now; answers key frame requests. */
+static void sender_step(struct synth_sender *s)
+{
+	bool key = false;
+	CHECK(net_sender_poll(s->net, &key) == CV_OK);
+	if (key) {
+		codec_encoder_force_key(s->enc);
+		s->key_requests++;
+	}
+	int64_t now = net_now_us();
+	while (s->start_us + (int64_t)s->sequence * 1000000 / FPS <= now) {
+		float code[CODEC_MAX_LATENT];
+		struct codec_frame f = {0};
+		double t = (double)s->sequence / FPS;
+		codec_synth_frame(&s->synth, t, code, &f);
+		f.participant = s->id;
+		f.avatar = 100 + s->id;
+		f.sequence = s->sequence;
+		size_t n;
+		CHECK(codec_encoder_encode(s->enc, &f, s->packet, sizeof(s->packet), &n) == CV_OK);
+		int64_t sender_us = offset_clock(s);
+		uint32_t h = s->sequence % HISTORY;
+		s->sent_us[h] = sender_us;
+		memcpy(s->sent_code[h], code, s->avatar->latent * sizeof(float));
+		CHECK(net_sender_send(s->net, s->packet, n, sender_us) == CV_OK);
+		s->sequence++;
+	}
+}
+
+/* The sent code of the frame stamped `sender_us`, or NULL. */
+static const float *sent_code(const struct synth_sender *s, int64_t sender_us)
+{
+	for (int i = 0; i < HISTORY; i++)
+		if (s->sent_us[i] == sender_us) return s->sent_code[i];
+	return NULL;
+}
+
+/* codec.h: |d| <= quality * CODEC_CODE_STEP * std / 2 per dimension (quality 1), plus float rounding. */
+static bool code_within_bound(const struct avatar_info *a, const float *sent, const float *got)
+{
+	for (uint32_t i = 0; i < a->latent; i++)
+		if (fabs((double)got[i] - sent[i]) > CODEC_CODE_STEP * a->std_dev[i] / 2 * 1.0001 + 1e-6) return false;
+	return true;
+}
+
+static char *addr_text(const struct net_addr *a, char *buf, size_t size)
+{
+	net_addr_format(a, buf, size);
+	return buf;
+}
+
+/* Checks each shown, unfaded code against what its sender sent; counts the checks. */
+static void check_codes(struct net_receiver *r, struct synth_sender *senders, int n, uint64_t *checked, uint64_t *bad)
+{
+	uint32_t count;
+	struct meet_participant *parts = net_receiver_participants(r, &count);
+	for (uint32_t i = 0; i < count; i++) {
+		if (!parts[i].has_frame || parts[i].status != MEET_ACTIVE) continue;
+		struct net_participant_stats st;
+		if (net_receiver_participant_stats(r, parts[i].id, &st) != CV_OK || st.code_faded) continue;
+		for (int k = 0; k < n; k++) {
+			if (senders[k].id != parts[i].id) continue;
+			const float *sent = sent_code(&senders[k], st.code_sender_us);
+			(*checked)++;
+			if (!sent || parts[i].code_floats != senders[k].avatar->latent ||
+			    !code_within_bound(senders[k].avatar, sent, parts[i].code))
+				(*bad)++;
+		}
+	}
+}
+
+/* ---- unit checks ---- */
+
+static void test_seal_and_parse(void)
+{
+	uint8_t key[NET_KEY_SIZE], other[NET_KEY_SIZE], other_meeting[NET_KEY_SIZE];
+	CHECK(net_key_derive(secret, sizeof(secret) - 1, "m", key) == CV_OK);
+	CHECK(net_key_derive("another secret, 32 bytes long..", 31, "m", other) == CV_OK);
+	CHECK(net_key_derive(secret, sizeof(secret) - 1, "n", other_meeting) == CV_OK);
+	CHECK(memcmp(key, other, sizeof(key)) && memcmp(key, other_meeting, sizeof(key)));
+	cv_log_set_level((enum cv_log_level)(CV_LOG_ERROR + 1)); /* the refusals below are expected */
+	CHECK(net_key_derive("short", 5, "m", other) == CV_ERROR_INVALID_ARGUMENT);
+	CHECK(net_key_derive(secret, sizeof(secret) - 1, "", other) == CV_ERROR_INVALID_ARGUMENT);
+	cv_log_set_level(CV_LOG_WARN);
+
+	struct net_header h = {.type = NET_FRAME, .sender = 7, .epoch = 99, .sequence = 5}, g;
+	uint8_t body[100], out[NET_DATAGRAM_MAX], back[NET_DATAGRAM_MAX];
+	for (int i = 0; i < 100; i++) body[i] = (uint8_t)i;
+	size_t n = net_seal(key, &h, body, sizeof(body), out, sizeof(out)), m;
+	CHECK(n == NET_HEADER_SIZE + sizeof(body) + NET_TAG_SIZE);
+	CHECK(net_open(key, out, n, &g, back, &m) == CV_OK && m == sizeof(body) && !memcmp(back, body, m));
+	CHECK(g.type == h.type && g.sender == 7 && g.epoch == 99 && g.sequence == 5);
+	CHECK(net_open(other, out, n, &g, back, &m) == CV_ERROR_MISMATCH);
+	int tampered = 0;
+	for (size_t i = 0; i < n; i++) {
+		out[i] ^= 0x20;
+		enum cv_result r = net_open(key, out, n, &g, back, &m);
+		tampered += r == CV_ERROR_MISMATCH || r == CV_ERROR_FORMAT;
+		out[i] ^= 0x20;
+	}
+	CHECK(tampered == (int)n);
+	for (size_t len = 0; len < n; len++) CHECK(net_open(key, out, len, &g, back, &m) != CV_OK);
+
+	/* Fragments: one way to split a packet, every other claim refused. */
+	uint8_t frag[NET_DATAGRAM_MAX];
+	struct net_fragment f = {.sender_us = 1, .frame = 2, .index = 1, .count = 3, .packet_size = 2 * NET_FRAGMENT_DATA + 10,
+	                         .data = body, .size = 10}, p;
+	n = net_fragment_write(&f, frag, sizeof(frag));
+	CHECK(net_fragment_parse(frag, n, &p) == CV_ERROR_FORMAT); /* middle fragment of 10 bytes */
+	f.index = 2;
+	n = net_fragment_write(&f, frag, sizeof(frag));
+	CHECK(net_fragment_parse(frag, n, &p) == CV_OK && p.index == 2 && p.count == 3 && p.size == 10);
+	f.count = 4;
+	n = net_fragment_write(&f, frag, sizeof(frag));
+	CHECK(net_fragment_parse(frag, n, &p) == CV_ERROR_FORMAT);
+	f = (struct net_fragment){.count = NET_MAX_FRAGMENTS + 1, .index = 0, .packet_size = NET_MAX_MESSAGE + 1,
+	                          .data = body, .size = 0};
+	n = net_fragment_write(&f, frag, sizeof(frag));
+	CHECK(net_fragment_parse(frag, n, &p) == CV_ERROR_FORMAT);
+	CHECK(net_fragment_parse(frag, 5, &p) == CV_ERROR_FORMAT);
+
+	/* Announces: names without control characters, relative avatar paths without "..". */
+	struct net_announce a = {.avatar = 1, .latent = 64}, b;
+	strcpy(a.name, "Ana");
+	strcpy(a.avatar_file, "avatars/ana.cavatar");
+	n = net_announce_write(&a, frag, sizeof(frag));
+	CHECK(net_announce_parse(frag, n, &b) == CV_OK && !strcmp(b.name, "Ana") && !strcmp(b.avatar_file, a.avatar_file));
+	for (size_t len = 0; len < n; len++) CHECK(net_announce_parse(frag, len, &b) == CV_ERROR_FORMAT);
+	const char *bad_paths[] = {"../x.cavatar", "/etc/passwd", "a/../b", "a//b", "a/", "", "a\\b", "./a"};
+	for (size_t i = 0; i < sizeof(bad_paths) / sizeof(bad_paths[0]); i++) {
+		strcpy(a.avatar_file, bad_paths[i]);
+		n = net_announce_write(&a, frag, sizeof(frag));
+		CHECK_MSG(net_announce_parse(frag, n, &b) == CV_ERROR_FORMAT, "path '%s'", bad_paths[i]);
+	}
+	strcpy(a.avatar_file, "ok.cavatar");
+	strcpy(a.name, "evil\x1b[2J");
+	n = net_announce_write(&a, frag, sizeof(frag));
+	CHECK(net_announce_parse(frag, n, &b) == CV_ERROR_FORMAT);
+
+	struct net_addr ad;
+	char text[80];
+	CHECK(net_addr_parse("127.0.0.1:5000", &ad) == CV_OK && !strcmp(addr_text(&ad, text, sizeof(text)), "127.0.0.1:5000"));
+	CHECK(net_addr_parse("[::1]:7", &ad) == CV_OK && !strcmp(addr_text(&ad, text, sizeof(text)), "[::1]:7"));
+	cv_log_set_level((enum cv_log_level)(CV_LOG_ERROR + 1));
+	CHECK(net_addr_parse("::1:7", &ad) != CV_OK);
+	CHECK(net_addr_parse("host.example:7", &ad) != CV_OK);
+	CHECK(net_addr_parse("1.2.3.4:70000", &ad) != CV_OK);
+	cv_log_set_level(CV_LOG_WARN);
+}
+
+static void test_replay_window(void)
+{
+	struct net_replay w = {0};
+	CHECK(net_replay_check(&w, 5, 100) == NET_REPLAY_NEW);
+	CHECK(net_replay_check(&w, 5, 100) == NET_REPLAY_DUPLICATE);
+	CHECK(net_replay_check(&w, 5, 99) == NET_REPLAY_NEW);
+	CHECK(net_replay_check(&w, 5, 99) == NET_REPLAY_DUPLICATE);
+	CHECK(net_replay_check(&w, 5, 170) == NET_REPLAY_NEW); /* a shift across words */
+	CHECK(net_replay_check(&w, 5, 100) == NET_REPLAY_DUPLICATE);
+	CHECK(net_replay_check(&w, 5, 99) == NET_REPLAY_DUPLICATE);
+	CHECK(net_replay_check(&w, 5, 101) == NET_REPLAY_NEW);
+	CHECK(net_replay_check(&w, 5, 170 + NET_REPLAY_WINDOW) == NET_REPLAY_NEW);
+	CHECK(net_replay_check(&w, 5, 170) == NET_REPLAY_OLD);
+	CHECK(net_replay_check(&w, 5, 171) == NET_REPLAY_NEW);
+	CHECK(net_replay_check(&w, 4, 5000) == NET_REPLAY_OLD); /* an earlier run of the sender */
+	CHECK(net_replay_check(&w, 6, 0) == NET_REPLAY_NEW_EPOCH);
+	CHECK(net_replay_check(&w, 6, 0) == NET_REPLAY_DUPLICATE);
+	CHECK(net_replay_check(&w, 5, 9999) == NET_REPLAY_OLD);
+	/* Random order within the window: each sequence accepted exactly once. */
+	struct net_replay v = {0};
+	uint64_t state = 1, accepted = 0, refused = 0;
+	for (int i = 0; i < 20000; i++) {
+		state = state * 6364136223846793005ull + 1442695040888963407ull;
+		uint64_t seq = (uint64_t)i / 2 + (state >> 40) % 200;
+		enum net_replay_verdict r = net_replay_check(&v, 1, seq);
+		accepted += r == NET_REPLAY_NEW;
+		refused += r != NET_REPLAY_NEW;
+	}
+	uint64_t distinct = 0;
+	state = 1;
+	static uint8_t seen[20000];
+	memset(seen, 0, sizeof(seen));
+	uint64_t top = 0;
+	bool started = false;
+	for (int i = 0; i < 20000; i++) {
+		state = state * 6364136223846793005ull + 1442695040888963407ull;
+		uint64_t seq = (uint64_t)i / 2 + (state >> 40) % 200;
+		/* The reference: new when unseen and within the window of the highest so far. */
+		bool fresh = !seen[seq] && (!started || seq + NET_REPLAY_WINDOW > top);
+		if (fresh) seen[seq] = 1, distinct++;
+		if (!started || seq > top) top = seq;
+		started = true;
+	}
+	CHECK(accepted == distinct && accepted + refused == 20000);
+}
+
+/* ---- the meeting ---- */
+
+static void test_meeting(void)
+{
+	struct net_receiver_desc rd = {.meeting = "test meeting", .secret = secret, .secret_size = sizeof(secret) - 1,
+	                               .listen = "127.0.0.1:0", .resolve_user = assets_dir};
+	struct meet_feed *feed = NULL;
+	CHECK(net_feed_create(&rd, &feed) == CV_OK);
+	if (!feed) return;
+	struct net_receiver *r = net_feed_receiver(feed);
+	char port[96];
+	addr_text(net_receiver_local(r), port, sizeof(port));
+	struct synth_sender senders[MAX_SENDERS];
+	bool ok = true;
+	for (int i = 0; i < MAX_SENDERS; i++) ok &= sender_create(&senders[i], (uint32_t)i + 1, i, port, NULL, 0);
+	CHECK(ok);
+	if (!ok) return;
+	uint64_t checked = 0, bad = 0, updates = 0;
+	double start = cv_time_now();
+	while (cv_time_now() - start < 4.0) {
+		for (int i = 0; i < MAX_SENDERS; i++) sender_step(&senders[i]);
+		CHECK(feed->update(feed, cv_time_now() - start) == CV_OK);
+		updates++;
+		check_codes(r, senders, MAX_SENDERS, &checked, &bad);
+		sleep_ms(2);
+	}
+	CHECK(feed->count == MAX_SENDERS);
+	for (uint32_t i = 0; i < feed->count; i++) {
+		const struct meet_participant *m = &feed->participants[i];
+		struct net_participant_stats st;
+		CHECK(net_receiver_participant_stats(r, m->id, &st) == CV_OK);
+		char want[32];
+		snprintf(want, sizeof(want), "Participant %u", m->id);
+		CHECK(!strcmp(m->name, want));
+		CHECK_MSG(m->status == MEET_ACTIVE && m->has_frame, "participant %u status %d", m->id, m->status);
+		CHECK_MSG(strstr(m->avatar_path, avatar_names[m->id - 1]) != NULL, "avatar path '%s'", m->avatar_path);
+		CHECK_MSG(st.decoded > 100 && st.missing == 0 && st.undecodable == 0 && st.rejected == 0,
+		          "participant %u: %llu decoded, %llu missing", m->id, (unsigned long long)st.decoded,
+		          (unsigned long long)st.missing);
+		CHECK(m->bitrate_kbps > 5 && m->bitrate_kbps < 200 && m->loss == 0);
+		printf("  participant %u: %llu frames decoded, jitter %.2f ms, delay %.1f ms, %.1f kbit/s\n", m->id,
+		       (unsigned long long)st.decoded, st.jitter_ms, st.delay_ms, m->bitrate_kbps);
+	}
+	CHECK_MSG(checked > 1000 && bad == 0, "%llu of %llu shown codes off", (unsigned long long)bad,
+	          (unsigned long long)checked);
+	struct net_receiver_stats rs;
+	net_receiver_stats(r, &rs);
+	CHECK(rs.auth_failed == 0 && rs.replayed == 0 && rs.malformed == 0 && rs.unknown_sender == 0);
+	/* Clean leave. */
+	for (int i = 0; i < MAX_SENDERS; i++) sender_destroy(&senders[i]);
+	sleep_ms(20);
+	CHECK(feed->update(feed, 0) == CV_OK);
+	for (uint32_t i = 0; i < feed->count; i++) CHECK(feed->participants[i].status == MEET_LEFT);
+	printf("  %llu updates, %llu codes checked\n", (unsigned long long)updates, (unsigned long long)checked);
+	meet_feed_destroy(&feed);
+}
+
+/* ---- the impairment relay ---- */
+
+#define RELAY_QUEUE 8192
+struct relay {
+	struct net_socket front;                /* senders talk to this */
+	struct net_socket back[MAX_SENDERS];    /* one per sender, towards the receiver */
+	struct net_addr sender_addr[MAX_SENDERS], receiver;
+	int senders;
+	uint64_t random;
+	double loss, duplicate, reorder, jitter_ms;
+	bool impair, outage;
+	struct {
+		int64_t at;
+		int from_back; /* -1: front to a sender; else back socket index to the receiver */
+		struct net_addr to;
+		size_t size;
+		uint8_t data[NET_DATAGRAM_MAX];
+	} *queue;
+	size_t queued;
+	/* What was done to the senders' frame datagrams and to all their datagrams. */
+	uint64_t frames_dropped[MAX_SENDERS], frames_passed[MAX_SENDERS], duplicated, dropped;
+};
+
+static double relay_uniform(struct relay *r)
+{
+	r->random = r->random * 6364136223846793005ull + 1442695040888963407ull;
+	return (double)(r->random >> 11) / 9007199254740992.0;
+}
+
+static void relay_enqueue(struct relay *r, int from_back, const struct net_addr *to, const uint8_t *data, size_t n,
+                          int64_t now)
+{
+	if (r->queued == RELAY_QUEUE) return;
+	double delay = r->impair ? relay_uniform(r) * r->jitter_ms : 0;
+	if (r->impair && relay_uniform(r) < r->reorder) delay += 70; /* held back past the next two frames */
+	r->queue[r->queued].at = now + (int64_t)(delay * 1000);
+	r->queue[r->queued].from_back = from_back;
+	r->queue[r->queued].to = *to;
+	r->queue[r->queued].size = n;
+	memcpy(r->queue[r->queued].data, data, n);
+	r->queued++;
+}
+
+static void relay_pump(struct relay *r)
+{
+	uint8_t buf[NET_DATAGRAM_MAX + 1];
+	int64_t now = net_now_us();
+	for (;;) { /* senders to the receiver */
+		size_t n;
+		struct net_addr from;
+		if (net_socket_recv(&r->front, buf, sizeof(buf), &n, &from, NULL) != CV_OK || !n) break;
+		int k = -1;
+		for (int i = 0; i < r->senders; i++)
+			if (net_addr_equal(&r->sender_addr[i], &from)) k = i;
+		if (k < 0) continue;
+		bool frame = n > 4 && buf[3] == NET_FRAME;
+		if (r->impair && (r->outage || relay_uniform(r) < r->loss)) {
+			r->dropped++;
+			if (frame) r->frames_dropped[k]++;
+			continue;
+		}
+		if (frame) r->frames_passed[k]++;
+		relay_enqueue(r, k, &r->receiver, buf, n, now);
+		if (r->impair && relay_uniform(r) < r->duplicate) {
+			r->duplicated++;
+			relay_enqueue(r, k, &r->receiver, buf, n, now);
+		}
+	}
+	for (int i = 0; i < r->senders; i++) /* the receiver's HELLOs and key requests back to senders */
+		for (;;) {
+			size_t n;
+			struct net_addr from;
+			if (net_socket_recv(&r->back[i], buf, sizeof(buf), &n, &from, NULL) != CV_OK || !n) break;
+			if (r->impair && (r->outage || relay_uniform(r) < r->loss)) continue;
+			relay_enqueue(r, -1, &r->sender_addr[i], buf, n, now);
+		}
+	size_t kept = 0;
+	for (size_t i = 0; i < r->queued; i++) { /* in queue order: without impairment nothing is reordered */
+		if (r->queue[i].at > now) {
+			if (kept != i) r->queue[kept] = r->queue[i];
+			kept++;
+			continue;
+		}
+		struct net_socket *s = r->queue[i].from_back < 0 ? &r->front : &r->back[r->queue[i].from_back];
+		net_socket_send(s, &r->queue[i].to, r->queue[i].data, r->queue[i].size);
+	}
+	r->queued = kept;
+}
+
+static void test_impairment(void)
+{
+	enum { SENDERS = 2 };
+	struct relay *relay = calloc(1, sizeof(*relay));
+	relay->queue = calloc(RELAY_QUEUE, sizeof(*relay->queue));
+	struct net_addr lo;
+	CHECK(net_addr_parse("127.0.0.1:0", &lo) == CV_OK);
+	CHECK(net_socket_open(&lo, AF_INET, &relay->front) == CV_OK);
+	for (int i = 0; i < SENDERS; i++) CHECK(net_socket_open(&lo, AF_INET, &relay->back[i]) == CV_OK);
+	relay->senders = SENDERS;
+	relay->random = 42;
+	relay->loss = 0.10;
+	relay->duplicate = 0.05;
+	relay->reorder = 0.05;
+	relay->jitter_ms = 50;
+	struct net_receiver_desc rd = {.meeting = "test meeting", .secret = secret, .secret_size = sizeof(secret) - 1,
+	                               .listen = "127.0.0.1:0", .resolve_user = assets_dir};
+	struct meet_feed *feed = NULL;
+	CHECK(net_feed_create(&rd, &feed) == CV_OK);
+	if (!feed) return;
+	struct net_receiver *r = net_feed_receiver(feed);
+	relay->receiver = *net_receiver_local(r);
+	char front[96];
+	addr_text(&relay->front.local, front, sizeof(front));
+	struct synth_sender senders[SENDERS];
+	for (int i = 0; i < SENDERS; i++) {
+		CHECK(sender_create(&senders[i], (uint32_t)i + 1, i, front, "127.0.0.1:0", 0));
+		relay->sender_addr[i] = *net_sender_local(senders[i].net);
+	}
+	/* 1 s clean, impaired from 1 s to 8.5 s with the outage at 4-6 s, 0.5 s clean, then 0.8 s to drain. */
+	double start = cv_time_now(), outage_end_decoded_at = -1;
+	uint64_t decoded_at_outage_end[SENDERS] = {0};
+	uint32_t reconnecting_seen = 0, updates_in_outage = 0, frames_in_outage = 0;
+	bool ended = false;
+	for (;;) {
+		double t = cv_time_now() - start;
+		if (t > 9.8) break;
+		relay->impair = t >= 1.0 && t < 8.5;
+		relay->outage = t >= 4.0 && t < 6.0;
+		if (t < 9.0)
+			for (int i = 0; i < SENDERS; i++) sender_step(&senders[i]);
+		relay_pump(relay);
+		CHECK(feed->update(feed, t) == CV_OK);
+		if (relay->outage) {
+			updates_in_outage++;
+			for (uint32_t i = 0; i < feed->count; i++) {
+				frames_in_outage += feed->participants[i].has_frame;
+				reconnecting_seen |= (feed->participants[i].status == MEET_RECONNECTING) << i;
+			}
+		}
+		if (t >= 6.0 && !ended) {
+			ended = true;
+			for (int i = 0; i < SENDERS; i++) {
+				struct net_participant_stats st;
+				net_receiver_participant_stats(r, senders[i].id, &st);
+				decoded_at_outage_end[i] = st.decoded;
+			}
+		}
+		if (ended && outage_end_decoded_at < 0) {
+			bool all = true;
+			for (int i = 0; i < SENDERS; i++) {
+				struct net_participant_stats st;
+				net_receiver_participant_stats(r, senders[i].id, &st);
+				all &= st.decoded > decoded_at_outage_end[i];
+			}
+			if (all) outage_end_decoded_at = t - 6.0;
+		}
+		sleep_ms(1);
+	}
+	struct net_receiver_stats rs;
+	net_receiver_stats(r, &rs);
+	CHECK(feed->count == SENDERS);
+	CHECK_MSG(updates_in_outage > 100 && frames_in_outage == updates_in_outage * SENDERS,
+	          "the feed kept showing frames through the outage: %u of %u", frames_in_outage, updates_in_outage * SENDERS);
+	CHECK(reconnecting_seen == (1u << SENDERS) - 1);
+	/* Recovery: a key frame request goes out at the first loss after the outage, so decoding resumes well within
+	 * one key interval (1 s) plus the jitter delay. */
+	CHECK_MSG(outage_end_decoded_at >= 0 && outage_end_decoded_at < 1.0, "recovered %.3f s after the outage",
+	          outage_end_decoded_at);
+	for (int i = 0; i < SENDERS; i++) {
+		struct net_participant_stats st;
+		CHECK(net_receiver_participant_stats(r, senders[i].id, &st) == CV_OK);
+		const struct meet_participant *m = &feed->participants[i];
+		printf("  participant %u: sent %u, relay dropped %llu frames; received %llu, decoded %llu, missing %llu, "
+		       "late %llu, reordered %llu, undecodable %llu, key requests %llu (sender saw %llu), jitter %.1f ms, "
+		       "delay %.1f ms, loss %.2f\n", senders[i].id, senders[i].sequence,
+		       (unsigned long long)relay->frames_dropped[i], (unsigned long long)st.frames,
+		       (unsigned long long)st.decoded, (unsigned long long)st.missing, (unsigned long long)st.late,
+		       (unsigned long long)st.reordered, (unsigned long long)st.undecodable,
+		       (unsigned long long)st.key_requests, (unsigned long long)senders[i].key_requests, st.jitter_ms,
+		       st.delay_ms, m->loss);
+		/* What the relay dropped is exactly what the receiver never got: missing at the deadline, less those that
+		 * came late, and every frame datagram that passed arrived. */
+		CHECK_MSG(st.missing - st.late == relay->frames_dropped[i], "missing %llu - late %llu != dropped %llu",
+		          (unsigned long long)st.missing, (unsigned long long)st.late,
+		          (unsigned long long)relay->frames_dropped[i]);
+		CHECK(st.frames == relay->frames_passed[i] && st.frames + relay->frames_dropped[i] == senders[i].sequence);
+		CHECK(st.decoded + st.undecodable + st.late + st.rejected == st.frames && st.rejected == 0);
+		CHECK(st.reordered > 10 && st.key_requests > 0 && senders[i].key_requests > 0);
+		CHECK(st.delay_ms > 20 && st.delay_ms <= NET_MAX_DELAY_MS);
+		CHECK(m->status == MEET_ACTIVE || m->status == MEET_RECONNECTING); /* the senders stopped 0.8 s ago */
+	}
+	CHECK_MSG(rs.replayed == relay->duplicated, "replays %llu, duplicated %llu", (unsigned long long)rs.replayed,
+	          (unsigned long long)relay->duplicated);
+	CHECK(rs.auth_failed == 0 && rs.malformed == 0);
+	for (int i = 0; i < SENDERS; i++) sender_destroy(&senders[i]);
+	meet_feed_destroy(&feed);
+	net_socket_close(&relay->front);
+	for (int i = 0; i < SENDERS; i++) net_socket_close(&relay->back[i]);
+	free(relay->queue);
+	free(relay);
+}
+
+/* ---- hostile input, fed straight to a receiver on a virtual clock ---- */
+
+static int64_t virtual_now;
+static int64_t virtual_clock(void *user)
+{
+	(void)user;
+	return virtual_now;
+}
+
+static enum cv_result stats_resolver(void *user, const struct net_announce *a, struct net_avatar *out)
+{
+	(void)user;
+	const struct avatar_info *av = &avatars[0];
+	memset(out, 0, sizeof(*out));
+	if (a->latent != av->latent) return CV_ERROR_MISMATCH;
+	out->latent = av->latent;
+	out->code_mean = malloc(av->latent * sizeof(float));
+	out->code_std = malloc(av->latent * sizeof(float));
+	memcpy(out->code_mean, av->mean, av->latent * sizeof(float));
+	memcpy(out->code_std, av->std_dev, av->latent * sizeof(float));
+	strcpy(out->path, "memory");
+	return CV_OK;
+}
+
+static size_t seal_with(const uint8_t *key, uint8_t type, uint32_t sender, uint64_t epoch, uint64_t seq,
+                        const uint8_t *body, size_t n, uint8_t *out)
+{
+	struct net_header h = {.type = type, .sender = sender, .epoch = epoch, .sequence = seq};
+	return net_seal(key, &h, body, n, out, NET_DATAGRAM_MAX);
+}
+
+static void test_hostile(void)
+{
+	struct net_receiver_desc rd = {.meeting = "hostile", .secret = secret, .secret_size = sizeof(secret) - 1,
+	                               .resolve_avatar = stats_resolver, .clock_us = virtual_clock};
+	struct net_receiver *r = NULL;
+	CHECK(net_receiver_create(&rd, &r) == CV_OK);
+	if (!r) return;
+	virtual_now = 1000000;
+	struct net_addr from;
+	net_addr_parse("127.0.0.1:9", &from);
+	uint8_t key[NET_KEY_SIZE], wrong[NET_KEY_SIZE], dg[NET_DATAGRAM_MAX + 64], body[NET_DATAGRAM_MAX];
+	net_key_derive(secret, sizeof(secret) - 1, "hostile", key);
+	net_key_derive(secret, sizeof(secret) - 1, "another meeting", wrong);
+	uint64_t state = 7;
+	struct net_receiver_stats s;
+
+	/* Random bytes, some with a valid-looking header. */
+	for (int i = 0; i < 20000; i++) {
+		state = state * 6364136223846793005ull + 1442695040888963407ull;
+		size_t n = (state >> 33) % (NET_DATAGRAM_MAX + 40);
+		for (size_t k = 0; k < n; k++) dg[k] = (uint8_t)((state >> (k % 56)) ^ k * 31);
+		if (i % 2 && n >= 4) dg[0] = 'c', dg[1] = 'v', dg[2] = NET_VERSION, dg[3] = (uint8_t)(1 + i % 5);
+		net_receiver_input(r, dg, n, &from);
+	}
+	net_receiver_stats(r, &s);
+	CHECK(s.auth_failed + s.malformed == 20000 && s.auth_failed > 5000);
+
+	/* A real stream, but sealed with the wrong key. */
+	struct codec_stream_desc sd = {.participant = 5, .avatar = 9, .latent = avatars[0].latent,
+	                               .code_mean = avatars[0].mean, .code_std = avatars[0].std_dev};
+	struct codec_encoder *enc = NULL;
+	CHECK(codec_encoder_create(&sd, &enc) == CV_OK);
+	struct codec_synth_desc synth = {.seed = 3, .latent = sd.latent, .code_mean = sd.code_mean, .code_std = sd.code_std};
+	struct net_announce an = {.avatar = 9, .latent = sd.latent};
+	strcpy(an.name, "mallory");
+	strcpy(an.avatar_file, "ana.cavatar");
+	uint8_t an_body[NET_DATAGRAM_MAX];
+	size_t an_size = net_announce_write(&an, an_body, sizeof(an_body));
+	uint64_t auth_before = s.auth_failed;
+	size_t n = seal_with(wrong, NET_ANNOUNCE, 5, 1, 0, an_body, an_size, dg);
+	net_receiver_input(r, dg, n, &from);
+	static uint8_t packets[60][2048];
+	static size_t packet_sizes[60];
+	for (uint32_t i = 0; i < 60; i++) {
+		float code[CODEC_MAX_LATENT];
+		struct codec_frame f = {0};
+		codec_synth_frame(&synth, i / 30.0, code, &f);
+		f.participant = 5;
+		f.avatar = 9;
+		f.sequence = i;
+		CHECK(codec_encoder_encode(enc, &f, packets[i], sizeof(packets[i]), &packet_sizes[i]) == CV_OK);
+		struct net_fragment fr = {.sender_us = 1000000 + i * 33333, .frame = i, .count = 1,
+		                          .packet_size = (uint32_t)packet_sizes[i], .data = packets[i], .size = packet_sizes[i]};
+		size_t b = net_fragment_write(&fr, body, sizeof(body));
+		n = seal_with(wrong, NET_FRAME, 5, 1, 1 + i, body, b, dg);
+		net_receiver_input(r, dg, n, &from);
+	}
+	net_receiver_stats(r, &s);
+	uint32_t count;
+	net_receiver_participants(r, &count);
+	CHECK(s.auth_failed - auth_before == 61 && count == 0);
+
+	/* Frames with the right key from a sender that never announced. */
+	for (uint32_t i = 0; i < 10; i++) {
+		struct net_fragment fr = {.sender_us = 1000000 + i * 33333, .frame = i, .count = 1,
+		                          .packet_size = (uint32_t)packet_sizes[i], .data = packets[i], .size = packet_sizes[i]};
+		size_t b = net_fragment_write(&fr, body, sizeof(body));
+		n = seal_with(key, NET_FRAME, 6, 1, i, body, b, dg);
+		net_receiver_input(r, dg, n, &from);
+	}
+	net_receiver_stats(r, &s);
+	CHECK(s.unknown_sender == 10);
+
+	/* The real thing: an announce and 60 frames; then every datagram again (replays). */
+	static uint8_t sent[61][NET_DATAGRAM_MAX];
+	static size_t sent_size[61];
+	sent_size[0] = seal_with(key, NET_ANNOUNCE, 5, 1, 0, an_body, an_size, sent[0]);
+	for (uint32_t i = 0; i < 60; i++) {
+		struct net_fragment fr = {.sender_us = 1000000 + i * 33333, .frame = i, .count = 1,
+		                          .packet_size = (uint32_t)packet_sizes[i], .data = packets[i], .size = packet_sizes[i]};
+		size_t b = net_fragment_write(&fr, body, sizeof(body));
+		sent_size[i + 1] = seal_with(key, NET_FRAME, 5, 1, 1 + i, body, b, sent[i + 1]);
+	}
+	for (int i = 0; i < 61; i++) {
+		net_receiver_input(r, sent[i], sent_size[i], &from);
+		virtual_now += 33333;
+		CHECK(net_receiver_update(r) == CV_OK);
+	}
+	virtual_now += 500000;
+	CHECK(net_receiver_update(r) == CV_OK);
+	struct net_participant_stats ps;
+	CHECK(net_receiver_participant_stats(r, 5, &ps) == CV_OK);
+	net_receiver_stats(r, &s);
+	uint64_t decoded = ps.decoded;
+	CHECK_MSG(decoded == 60, "decoded %llu", (unsigned long long)decoded);
+	net_receiver_stats(r, &s);
+	uint64_t replayed_before = s.replayed;
+	for (int i = 0; i < 61; i++) net_receiver_input(r, sent[i], sent_size[i], &from);
+	/* An earlier epoch of the same sender is a replay too. */
+	n = seal_with(key, NET_ANNOUNCE, 5, 0, 500, an_body, an_size, dg);
+	net_receiver_input(r, dg, n, &from);
+	CHECK(net_receiver_update(r) == CV_OK);
+	net_receiver_stats(r, &s);
+	CHECK(net_receiver_participant_stats(r, 5, &ps) == CV_OK);
+	CHECK(s.replayed - replayed_before == 62 && ps.decoded == decoded);
+
+	/* Oversized and inconsistent fragments, and a flood of large partial packets: refused or bounded. */
+	uint64_t seq = 1000, malformed_before = s.malformed;
+	struct net_fragment bad[] = {
+		{.frame = 100, .index = 0, .count = 1, .packet_size = NET_MAX_MESSAGE + 1, .data = body, .size = 10},
+		{.frame = 100, .index = 3, .count = 3, .packet_size = 3 * NET_FRAGMENT_DATA, .data = body, .size = NET_FRAGMENT_DATA},
+		{.frame = 100, .index = 0, .count = 2, .packet_size = 10, .data = body, .size = 10},
+		{.frame = 100, .index = 0, .count = 1, .packet_size = 0, .data = body, .size = 0},
+		{.frame = 100, .index = 0, .count = 1, .packet_size = 11, .data = body, .size = 10},
+	};
+	static uint8_t filler[NET_DATAGRAM_MAX];
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		bad[i].sender_us = 3000000;
+		size_t b = net_fragment_write(&bad[i], body, sizeof(body));
+		n = seal_with(key, NET_FRAME, 5, 1, seq++, body, b, dg);
+		net_receiver_input(r, dg, n, &from);
+	}
+	net_receiver_stats(r, &s);
+	CHECK(s.malformed - malformed_before == sizeof(bad) / sizeof(bad[0]));
+	/* A datagram larger than any we send. */
+	net_receiver_input(r, dg, NET_DATAGRAM_MAX + 1, &from);
+	for (uint32_t i = 0; i < 5000; i++) {
+		struct net_fragment f = {.sender_us = 3000000 + i, .frame = 200 + i, .index = 0, .count = NET_MAX_FRAGMENTS,
+		                         .packet_size = NET_MAX_MESSAGE, .data = filler, .size = NET_FRAGMENT_DATA};
+		size_t b = net_fragment_write(&f, body, sizeof(body));
+		n = seal_with(key, NET_FRAME, 5, 1, seq++, body, b, dg);
+		net_receiver_input(r, dg, n, &from);
+		/* ... and whole frames far ahead, each a jump the jitter buffer must absorb. */
+		struct net_fragment g = {.sender_us = 4000000 + i, .frame = 100000 + i * 3, .count = 1,
+		                         .packet_size = NET_FRAGMENT_DATA, .data = filler, .size = NET_FRAGMENT_DATA};
+		b = net_fragment_write(&g, body, sizeof(body));
+		n = seal_with(key, NET_FRAME, 5, 1, seq++, body, b, dg);
+		net_receiver_input(r, dg, n, &from);
+	}
+	CHECK(net_receiver_update(r) == CV_OK);
+	net_receiver_stats(r, &s);
+	CHECK(net_receiver_participant_stats(r, 5, &ps) == CV_OK);
+	printf("  hostile: %llu auth failures, %llu malformed, %llu replays, %llu unknown, %llu fragments dropped, "
+	       "%llu refused by memory bounds; peak buffered %zu bytes\n", (unsigned long long)s.auth_failed,
+	       (unsigned long long)s.malformed, (unsigned long long)s.replayed, (unsigned long long)s.unknown_sender,
+	       (unsigned long long)s.fragment_dropped, (unsigned long long)s.buffer_full, s.buffered_peak);
+	CHECK(s.buffered_peak <= NET_PARTICIPANT_BUFFER && s.fragment_dropped > 4000);
+	CHECK(ps.decoded == decoded); /* filler is not a codec packet: refused, never shown */
+	/* Time passes: partial packets expire and the memory returns. */
+	virtual_now += 10000000;
+	CHECK(net_receiver_update(r) == CV_OK);
+	net_receiver_stats(r, &s);
+	CHECK(s.buffered_bytes == 0);
+	codec_encoder_destroy(&enc);
+	net_receiver_destroy(&r);
+}
+
+/* ---- joining mid-meeting through HELLO, clock offsets, timeouts ---- */
+
+static void test_join_and_timeout(void)
+{
+	/* A sender that knows nobody, its clock 5 s ahead; a receiver that comes later and says HELLO. */
+	struct synth_sender s;
+	CHECK(sender_create(&s, 3, 2, NULL, "127.0.0.1:0", 5000000));
+	char addr[96];
+	addr_text(net_sender_local(s.net), addr, sizeof(addr));
+	double start = cv_time_now();
+	while (cv_time_now() - start < 0.7) {
+		sender_step(&s);
+		sleep_ms(2);
+	}
+	const char *peers[1] = {addr};
+	struct net_receiver_desc rd = {.meeting = "test meeting", .secret = secret, .secret_size = sizeof(secret) - 1,
+	                               .listen = "127.0.0.1:0", .peers = peers, .peer_count = 1, .resolve_user = assets_dir,
+	                               .leave_timeout_ms = 1000};
+	struct meet_feed *feed = NULL;
+	CHECK(net_feed_create(&rd, &feed) == CV_OK);
+	if (!feed) return;
+	struct net_receiver *r = net_feed_receiver(feed);
+	double joined = cv_time_now(), active_after = -1;
+	while (cv_time_now() - joined < 1.5) {
+		sender_step(&s);
+		CHECK(feed->update(feed, 0) == CV_OK);
+		if (active_after < 0 && feed->count == 1 && feed->participants[0].status == MEET_ACTIVE)
+			active_after = cv_time_now() - joined;
+		sleep_ms(2);
+	}
+	struct net_participant_stats st;
+	CHECK(net_receiver_participant_stats(r, 3, &st) == CV_OK);
+	/* The HELLO made the sender announce itself and send a key frame at once. */
+	CHECK_MSG(active_after >= 0 && active_after < 0.3, "active %.3f s after joining", active_after);
+	CHECK_MSG(fabs(st.offset_ms + 5000.0) < 20.0, "clock offset %.2f ms (sender 5 s ahead)", st.offset_ms);
+	printf("  joined mid-meeting: active after %.0f ms, clock offset %.2f ms\n", active_after * 1000, st.offset_ms);
+	/* The sender goes silent without a goodbye: frozen and reconnecting, then left at the timeout. */
+	double silent = cv_time_now(), reconnecting_at = -1, left_at = -1;
+	uint64_t version_frozen = 0;
+	while (cv_time_now() - silent < 1.6) {
+		CHECK(feed->update(feed, 0) == CV_OK);
+		const struct meet_participant *m = &feed->participants[0];
+		if (reconnecting_at < 0 && m->status == MEET_RECONNECTING) {
+			reconnecting_at = cv_time_now() - silent;
+			version_frozen = m->code_version;
+			/* The neutral code (the avatar's mean) is what a frozen participant shows. */
+			bool neutral = true;
+			for (uint32_t i = 0; i < m->code_floats; i++) neutral &= fabsf(m->code[i] - avatar_of(2)->mean[i]) < 1e-5f;
+			CHECK(neutral);
+		}
+		if (m->status == MEET_RECONNECTING) CHECK(m->code_version == version_frozen);
+		if (left_at < 0 && m->status == MEET_LEFT) left_at = cv_time_now() - silent;
+		sleep_ms(5);
+	}
+	CHECK_MSG(reconnecting_at > 0.5 && reconnecting_at < 0.9, "reconnecting after %.3f s", reconnecting_at);
+	CHECK_MSG(left_at > 0.9 && left_at < 1.2, "left after %.3f s", left_at);
+	/* It comes back (a restart: a new epoch): seated again. */
+	sender_destroy(&s);
+	char receiver[96];
+	addr_text(net_receiver_local(r), receiver, sizeof(receiver));
+	CHECK(sender_create(&s, 3, 2, receiver, NULL, 0));
+	start = cv_time_now();
+	bool back = false;
+	while (cv_time_now() - start < 1.0 && !back) {
+		sender_step(&s);
+		CHECK(feed->update(feed, 0) == CV_OK);
+		back = feed->count == 1 && feed->participants[0].status == MEET_ACTIVE;
+		sleep_ms(2);
+	}
+	CHECK(back);
+	sender_destroy(&s);
+	meet_feed_destroy(&feed);
+}
+
+static void test_ipv6(void)
+{
+	if (!net_ipv6_available()) {
+		printf("  skipped: no IPv6 loopback (::1) on this machine\n");
+		return;
+	}
+	/* An IPv6 sender and an IPv4 one to one dual-stack receiver. */
+	struct net_receiver_desc rd = {.meeting = "test meeting", .secret = secret, .secret_size = sizeof(secret) - 1,
+	                               .listen = "[::]:0", .resolve_user = assets_dir};
+	struct meet_feed *feed = NULL;
+	CHECK(net_feed_create(&rd, &feed) == CV_OK);
+	if (!feed) return;
+	struct net_receiver *r = net_feed_receiver(feed);
+	const struct sockaddr_in6 *local = (const struct sockaddr_in6 *)&net_receiver_local(r)->ss;
+	char v6[64], v4[64];
+	snprintf(v6, sizeof(v6), "[::1]:%u", ntohs(local->sin6_port));
+	snprintf(v4, sizeof(v4), "127.0.0.1:%u", ntohs(local->sin6_port));
+	struct synth_sender s[2];
+	CHECK(sender_create(&s[0], 1, 0, v6, NULL, 0));
+	CHECK(sender_create(&s[1], 2, 1, v4, NULL, 0));
+	double start = cv_time_now();
+	uint64_t checked = 0, bad = 0;
+	while (cv_time_now() - start < 1.5) {
+		for (int i = 0; i < 2; i++) sender_step(&s[i]);
+		CHECK(feed->update(feed, 0) == CV_OK);
+		check_codes(r, s, 2, &checked, &bad);
+		sleep_ms(2);
+	}
+	CHECK(feed->count == 2);
+	for (uint32_t i = 0; i < feed->count; i++) CHECK(feed->participants[i].status == MEET_ACTIVE);
+	CHECK(checked > 100 && bad == 0);
+	printf("  IPv6 and IPv4 senders on one dual-stack socket: %llu codes checked\n", (unsigned long long)checked);
+	for (int i = 0; i < 2; i++) sender_destroy(&s[i]);
+	meet_feed_destroy(&feed);
+}
+
+int main(void)
+{
+	const char *src = getenv("CAVR_SOURCE_DIR");
+	snprintf(assets_dir, sizeof(assets_dir), "%s/assets", src ? src : ".");
+	bool ok = load_avatar("ana.cavatar", &avatars[0]) && load_avatar("kofi.cavatar", &avatars[1]) &&
+	          load_avatar("ines.cavatar", &avatars[2]);
+	CHECK_MSG(ok, "the sample avatars in %s", assets_dir);
+	if (!ok) return test_finish();
+	cv_log_set_level(CV_LOG_WARN);
+	RUN(test_seal_and_parse);
+	RUN(test_replay_window);
+	RUN(test_hostile);
+	RUN(test_meeting);
+	RUN(test_join_and_timeout);
+	RUN(test_impairment);
+	RUN(test_ipv6);
+	return test_finish();
+}
