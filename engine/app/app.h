@@ -17,6 +17,8 @@ struct app_scene {
 	/* Draws every view at once; `views` is the uniform buffer pipelines bind at binding 0. */
 	void (*draw)(struct app_scene *s, struct gpu_context *ctx, VkCommandBuffer cmd, const struct gpu_buffer *views,
 	             float time_s);
+	/* Input from the presenter (keys, mouse, gestures); may be NULL. */
+	void (*input)(struct app_scene *s, const struct meeting_input *input);
 	/* After every view is drawn, outside the rendering pass (timestamps); may be NULL. */
 	void (*finish)(struct app_scene *s, struct gpu_context *ctx, VkCommandBuffer cmd);
 	void (*destroy)(struct app_scene *s, struct gpu_context *ctx);

@@ -8,6 +8,7 @@
 
 #include "app.h"
 #include "app/bench_codec.h"
+#include "app/bench_render.h"
 #include "app/rec_cli.h"
 #include "meet/meet.h"
 
@@ -27,6 +28,8 @@ static const char usage[] =
 	"              GPU decode time, memory and GFLOP/s, beside PyTorch's CPU time for the same decode\n"
 	"  bench codec [--avatar FILE] [--seconds N] [--samples N] [--quality Q1,Q2,...] [--noise F]\n"
 	"              the stream codec's bits per frame against decoded texture PSNR and vertex error\n"
+	"  bench render [--participants 1,4,8] [--frames N] [--mono | --stereo]\n"
+	"              frame time of the demo meeting at 1920x1080 and 2x(1832x1920), GPU decode and draw time\n"
 	"  rec inspect|cut|merge|bench ...\n"
 	"              recorded sessions (.cavrec); 'cavr rec --help' lists them\n"
 	"\n"
@@ -280,6 +283,7 @@ static enum cv_result run_scene(const struct cli *c, const struct app_hooks *hoo
 int app_main(int argc, char **argv, const struct app_hooks *hooks)
 {
 	if (argc > 2 && !strcmp(argv[1], "bench") && !strcmp(argv[2], "codec")) return app_bench_codec(argc - 3, argv + 3);
+	if (argc > 2 && !strcmp(argv[1], "bench") && !strcmp(argv[2], "render")) return app_bench_render(argc - 3, argv + 3);
 	if (argc > 1 && !strcmp(argv[1], "bench")) return app_bench(argc - 2, argv + 2);
 	if (argc > 1 && !strcmp(argv[1], "rec")) return app_rec(argc - 2, argv + 2);
 	struct cli c;

@@ -76,6 +76,11 @@ enum cv_result app_run(struct gpu_context *ctx, struct presenter *p, struct app_
 		struct present_frame f = {.index = drawn};
 		r = p->begin_frame(p, &f);
 		if (r != CV_OK || f.skip) continue;
+		if (p->poll_input && scene->input) {
+			struct meeting_input inputs[64];
+			uint32_t n = p->poll_input(p, inputs, 64);
+			for (uint32_t i = 0; i < n; i++) scene->input(scene, &inputs[i]);
+		}
 		float time_s = desc->fixed_fps > 0 ? (float)drawn / desc->fixed_fps : (float)(cv_time_now() - started);
 		struct render_views views;
 		frame_views(scene, &f, time_s, desc->ipd > 0 ? desc->ipd : 0.064f, &views);

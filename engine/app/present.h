@@ -5,6 +5,7 @@
 #ifndef CAVR_PRESENT_H
 #define CAVR_PRESENT_H
 
+#include "app/meeting.h"
 #include "core/image.h"
 #include "gpu/gpu.h"
 #include "render/render.h"
@@ -28,6 +29,8 @@ struct presenter {
 	enum cv_result (*begin_frame)(struct presenter *p, struct present_frame *frame);
 	enum cv_result (*end_frame)(struct presenter *p, struct present_frame *frame);
 	bool (*should_close)(struct presenter *p);
+	/* Keys, mouse or gestures since the last call, as scene actions; NULL: the presenter has no input. */
+	uint32_t (*poll_input)(struct presenter *p, struct meeting_input *out, uint32_t max);
 	void (*destroy)(struct presenter *p);
 };
 
@@ -57,7 +60,8 @@ void window_set_size(struct presenter *p, uint32_t width, uint32_t height);
 void window_iconify(struct presenter *p, bool iconified);
 /* Asks for the next presented frame to be read back into `out` (allocated by end_frame), for screenshots. */
 void window_request_capture(struct presenter *p, struct cv_image *out);
-uint32_t window_swapchain_generation(struct presenter *p); /* bumps each time the swapchain is recreated */
+uint32_t window_swapchain_generation(struct presenter *p);
+uint32_t window_poll_input(struct presenter *p, struct meeting_input *out, uint32_t max); /* bumps each time the swapchain is recreated */
 
 /* ---- offscreen ---- */
 struct offscreen_desc {

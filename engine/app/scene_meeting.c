@@ -20,7 +20,8 @@
 #define TABLE_HEIGHT 0.74f
 #define SEAT_RADIUS 1.22f  /* table centre to a seated participant's head */
 #define HEAD_HEIGHT 1.22f  /* a seated head's centre above the floor */
-#define VIEW_REDECODE_COS 0.9986f /* cos 3 degrees: decode again once the viewer has moved this far round a head */
+#define VIEW_STEP_RAD 0.0349f /* view directions snap to a 2-degree grid: a decode is redone when the snapped
+                                 * direction changes, and any path to a frame decodes the same inputs */
 #define TIMERS 3           /* frames of GPU timestamps in flight */
 
 struct meeting_model { /* one avatar file and the participants that use it (one slot each) */
@@ -59,8 +60,9 @@ struct meeting_scene {
 	struct render_shape_instance shape_list[RENDER_MAX_SHAPES];
 	enum render_shape shape_kinds[RENDER_MAX_SHAPES];
 	uint32_t shape_count;
-	/* playback clock */
-	double feed_time, last_time_s;
+	/* playback clock: feed time = anchor_feed + (display time - anchor_display) * speed, re-anchored on every
+	 * change, so 2x playback and seeking land on exactly the times of straight playback */
+	double feed_time, anchor_feed, anchor_display, display_time;
 	bool clock_started;
 	/* camera */
 	struct meeting_camera camera;
@@ -327,22 +329,43 @@ static enum cv_result meeting_prepare(struct app_scene *s, struct gpu_context *c
 	return CV_OK;
 }
 
+static double speed_of(const struct meeting_scene *m) { return m->options.speed > 0 ? m->options.speed : 1.0; }
+
+/* Starts counting from the current feed time again (after a seek, a pause or a new speed). */
+static void reanchor(struct meeting_scene *m)
+{
+	m->anchor_feed = m->feed_time;
+	m->anchor_display = m->display_time;
+}
+
 /* Display time -> feed time: playback speed, pause, loop and the end of the recording. */
 static void advance_clock(struct meeting_scene *m, float time_s)
 {
+	m->display_time = time_s;
 	if (!m->clock_started) {
 		m->clock_started = true;
 		m->feed_time = m->options.start_s;
-		m->last_time_s = time_s;
+		reanchor(m);
 	}
-	double dt = time_s - m->last_time_s;
-	m->last_time_s = time_s;
-	if (!m->options.paused) m->feed_time += dt * (m->options.speed > 0 ? m->options.speed : 1.0);
+	if (m->options.paused) reanchor(m);
+	m->feed_time = m->anchor_feed + (m->display_time - m->anchor_display) * speed_of(m);
 	double duration = m->feed->duration_s;
-	if (duration > 0) {
-		if (m->feed_time > duration) m->feed_time = m->options.loop ? fmod(m->feed_time, duration) : duration;
-		if (m->feed_time < 0) m->feed_time = 0;
+	if (duration > 0 && (m->feed_time > duration || m->feed_time < 0)) {
+		m->feed_time = m->options.loop ? fmod(fmod(m->feed_time, duration) + duration, duration)
+		                               : fmin(fmax(m->feed_time, 0.0), duration);
+		reanchor(m);
 	}
+}
+
+/* A unit direction snapped to the view grid (azimuth and elevation in VIEW_STEP_RAD steps). */
+static void snap_view(vec3 dir)
+{
+	float az = atan2f(dir[0], dir[2]), el = asinf(glm_clamp(dir[1], -1.0f, 1.0f));
+	az = roundf(az / VIEW_STEP_RAD) * VIEW_STEP_RAD;
+	el = roundf(el / VIEW_STEP_RAD) * VIEW_STEP_RAD;
+	dir[0] = sinf(az) * cosf(el);
+	dir[1] = sinf(el);
+	dir[2] = cosf(az) * cosf(el);
 }
 
 /* Participant i's input to its decoder: a new code, or the viewer moved round them. */
@@ -362,7 +385,8 @@ static enum cv_result update_member(struct meeting_scene *m, uint32_t i, const v
 	vec3 dir;
 	glm_mat4_mulv3(inv, (float *)eye, 1, dir);
 	glm_vec3_normalize(dir);
-	bool moved = !mm->has_input || glm_vec3_dot(dir, mm->view) < VIEW_REDECODE_COS;
+	snap_view(dir);
+	bool moved = !mm->has_input || !glm_vec3_eqv(dir, mm->view);
 	if (p->code_version == mm->code_version && !moved) return CV_OK;
 	CV_TRY(avatar_model_set_input(model->model, mm->slot, p->code, p->code_floats, dir));
 	glm_vec3_copy(dir, mm->view);
@@ -434,8 +458,8 @@ static void build_overlay(struct meeting_scene *m)
 	double d = m->feed->duration_s;
 	if (d >= 0)
 		snprintf(buf, sizeof(buf), "%s %02d:%05.2f / %02d:%05.2f   speed %.2gx%s", m->options.paused ? "paused" : "playing",
-		         (int)(m->feed_time / 60), fmod(m->feed_time, 60), (int)(d / 60), fmod(d, 60),
-		         m->options.speed > 0 ? m->options.speed : 1.0, m->options.loop ? "   loop" : "");
+		         (int)(m->feed_time / 60), fmod(m->feed_time, 60), (int)(d / 60), fmod(d, 60), speed_of(m),
+		         m->options.loop ? "   loop" : "");
 	else snprintf(buf, sizeof(buf), "live   %u participants", m->feed->count);
 	render_text_add(t, x, y, 1.0f, white, buf);
 	y += line;
@@ -558,12 +582,14 @@ void app_meeting_input(struct app_scene *s, const struct meeting_input *in)
 	struct meeting_camera *c = &m->camera;
 	switch (in->action) {
 	case MEETING_PLAY_PAUSE: m->options.paused = !m->options.paused; break;
-	case MEETING_SEEK: m->feed_time += in->value; break;
-	case MEETING_SPEED: {
-		double speed = (m->options.speed > 0 ? m->options.speed : 1.0) * in->value;
-		m->options.speed = fmin(fmax(speed, 0.125), 8.0);
+	case MEETING_SEEK:
+		m->feed_time += in->value;
+		reanchor(m);
 		break;
-	}
+	case MEETING_SPEED:
+		reanchor(m);
+		m->options.speed = fmin(fmax(speed_of(m) * in->value, 0.125), 8.0);
+		break;
 	case MEETING_TOGGLE_LOOP: m->options.loop = !m->options.loop; break;
 	case MEETING_SELECT: {
 		int32_t n = (int32_t)m->feed->count, v = (int32_t)in->value;
@@ -572,7 +598,9 @@ void app_meeting_input(struct app_scene *s, const struct meeting_input *in)
 			mat4 seat;
 			participant_seat(m, (uint32_t)c->selected, seat);
 			glm_vec3_copy(seat[3], c->focus);
-			c->distance = 1.2f;
+			c->focus[1] -= 0.15f; /* between the face and the hands */
+			c->distance = 1.1f;
+			c->pitch = 0.12f;
 			c->yaw = atan2f(seat[3][0], seat[3][2]) + (float)M_PI;
 		}
 		break;
@@ -713,6 +741,7 @@ enum cv_result app_meeting_scene_create(struct meet_feed *feed, const struct app
 		.update = meeting_update,
 		.draw = meeting_draw,
 		.finish = meeting_finish,
+		.input = app_meeting_input,
 		.destroy = meeting_destroy,
 		.clear_color = {0.02f, 0.02f, 0.025f, 1.0f},
 	};

@@ -1,4 +1,5 @@
 /* The desktop window presenter: GLFW (X11) and a Vulkan swapchain that survives resize and minimise. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 
 #define FRAMES_IN_FLIGHT 2
 #define MAX_IMAGES 8
+#define MAX_INPUTS 64
 
 struct window {
 	struct presenter base;
@@ -29,7 +31,17 @@ struct window {
 	bool vsync, needs_rebuild, can_capture;
 	struct cv_image *capture_out;
 	struct gpu_buffer capture_buffer;
+	struct meeting_input inputs[MAX_INPUTS]; /* since the last poll */
+	uint32_t input_count;
+	double cursor_x, cursor_y, last_poll;
+	bool dragging;
 };
+
+static void push_input(struct window *w, enum meeting_action action, float value, float dx, float dy)
+{
+	if (w->input_count < MAX_INPUTS)
+		w->inputs[w->input_count++] = (struct meeting_input){.action = action, .value = value, .dx = dx, .dy = dy};
+}
 
 static void glfw_error(int code, const char *message) { CV_WARN("glfw error %d: %s", code, message); }
 
@@ -172,10 +184,64 @@ static void on_key(GLFWwindow *glfw, int key, int scancode, int action, int mods
 {
 	(void)scancode;
 	(void)mods;
-	if (action != GLFW_PRESS) return;
+	if (action != GLFW_PRESS && action != GLFW_REPEAT) return;
 	struct window *w = glfwGetWindowUserPointer(glfw);
+	bool shift = mods & GLFW_MOD_SHIFT;
+	if (action == GLFW_REPEAT && key != GLFW_KEY_LEFT && key != GLFW_KEY_RIGHT) return;
 	if (key == GLFW_KEY_ESCAPE || key == GLFW_KEY_Q) glfwSetWindowShouldClose(glfw, GLFW_TRUE);
-	if (key == GLFW_KEY_V) window_set_vsync(&w->base, !w->vsync);
+	else if (key == GLFW_KEY_V) window_set_vsync(&w->base, !w->vsync);
+	else if (key == GLFW_KEY_SPACE || key == GLFW_KEY_K) push_input(w, MEETING_PLAY_PAUSE, 0, 0, 0);
+	else if (key == GLFW_KEY_LEFT || key == GLFW_KEY_RIGHT)
+		push_input(w, MEETING_SEEK, (key == GLFW_KEY_LEFT ? -1.0f : 1.0f) * (shift ? 1.0f : 5.0f), 0, 0);
+	else if (key == GLFW_KEY_EQUAL || key == GLFW_KEY_KP_ADD || key == GLFW_KEY_RIGHT_BRACKET)
+		push_input(w, MEETING_SPEED, 2.0f, 0, 0);
+	else if (key == GLFW_KEY_MINUS || key == GLFW_KEY_KP_SUBTRACT || key == GLFW_KEY_LEFT_BRACKET)
+		push_input(w, MEETING_SPEED, 0.5f, 0, 0);
+	else if (key == GLFW_KEY_L) push_input(w, MEETING_TOGGLE_LOOP, 0, 0, 0);
+	else if (key >= GLFW_KEY_1 && key <= GLFW_KEY_9) push_input(w, MEETING_SELECT, (float)(key - GLFW_KEY_1), 0, 0);
+	else if (key == GLFW_KEY_0) push_input(w, MEETING_SELECT, 1e6f, 0, 0); /* none */
+	else if (key == GLFW_KEY_TAB) push_input(w, MEETING_SELECT, -1, 0, 0);
+	else if (key == GLFW_KEY_C) push_input(w, MEETING_CAMERA_NEXT, 0, 0, 0);
+	else if (key == GLFW_KEY_O) push_input(w, MEETING_TOGGLE_OVERLAY, 0, 0, 0);
+}
+
+static void on_mouse_button(GLFWwindow *glfw, int button, int action, int mods)
+{
+	(void)mods;
+	struct window *w = glfwGetWindowUserPointer(glfw);
+	if (button == GLFW_MOUSE_BUTTON_LEFT || button == GLFW_MOUSE_BUTTON_RIGHT) w->dragging = action == GLFW_PRESS;
+	glfwGetCursorPos(glfw, &w->cursor_x, &w->cursor_y);
+}
+
+static void on_cursor(GLFWwindow *glfw, double x, double y)
+{
+	struct window *w = glfwGetWindowUserPointer(glfw);
+	if (w->dragging) push_input(w, MEETING_LOOK, 0, (float)(x - w->cursor_x) * 0.005f, (float)(w->cursor_y - y) * 0.005f);
+	w->cursor_x = x;
+	w->cursor_y = y;
+}
+
+static void on_scroll(GLFWwindow *glfw, double dx, double dy)
+{
+	(void)dx;
+	push_input(glfwGetWindowUserPointer(glfw), MEETING_ZOOM, powf(0.9f, (float)dy), 0, 0);
+}
+
+uint32_t window_poll_input(struct presenter *p, struct meeting_input *out, uint32_t max)
+{
+	struct window *w = (struct window *)p;
+	/* W A S D (and E / Q... Q quits, so R / F) walk the free camera while held: metres per second. */
+	double now = glfwGetTime(), dt = w->last_poll > 0 ? fmin(now - w->last_poll, 0.1) : 0;
+	w->last_poll = now;
+	float fwd = (float)((glfwGetKey(w->glfw, GLFW_KEY_W) == GLFW_PRESS) - (glfwGetKey(w->glfw, GLFW_KEY_S) == GLFW_PRESS));
+	float side = (float)((glfwGetKey(w->glfw, GLFW_KEY_D) == GLFW_PRESS) - (glfwGetKey(w->glfw, GLFW_KEY_A) == GLFW_PRESS));
+	float up = (float)((glfwGetKey(w->glfw, GLFW_KEY_R) == GLFW_PRESS) - (glfwGetKey(w->glfw, GLFW_KEY_F) == GLFW_PRESS));
+	if (fwd != 0 || side != 0 || up != 0)
+		push_input(w, MEETING_MOVE, up * 1.5f * (float)dt, side * 1.5f * (float)dt, fwd * 1.5f * (float)dt);
+	uint32_t n = w->input_count < max ? w->input_count : max;
+	memcpy(out, w->inputs, n * sizeof(*out));
+	w->input_count = 0;
+	return n;
 }
 
 static enum cv_result window_begin(struct presenter *p, struct present_frame *f)
@@ -322,6 +388,9 @@ static enum cv_result window_init(struct window *w, const struct window_desc *de
 	glfwSetWindowUserPointer(w->glfw, w);
 	glfwSetFramebufferSizeCallback(w->glfw, on_framebuffer_resize);
 	glfwSetKeyCallback(w->glfw, on_key);
+	glfwSetMouseButtonCallback(w->glfw, on_mouse_button);
+	glfwSetCursorPosCallback(w->glfw, on_cursor);
+	glfwSetScrollCallback(w->glfw, on_scroll);
 	GPU_TRY(glfwCreateWindowSurface(ctx->instance, w->glfw, NULL, &w->surface));
 	VkBool32 can_present = VK_FALSE;
 	GPU_TRY(vkGetPhysicalDeviceSurfaceSupportKHR(ctx->physical_device, ctx->queue_family, w->surface, &can_present));
@@ -358,6 +427,7 @@ enum cv_result window_create(struct gpu_context *ctx, const struct window_desc *
 		.end_frame = window_end,
 		.should_close = window_should_close,
 		.destroy = window_destroy,
+		.poll_input = window_poll_input,
 	};
 	w->ctx = ctx;
 	w->vsync = desc->vsync;
