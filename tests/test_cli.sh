@@ -46,5 +46,21 @@ expect no-xr-runtime 1 'no OpenXR runtime is active' -- env XR_RUNTIME_JSON=/non
 expect xr-and-window 2 'exclude each other' -- "$cavr" --xr --window
 expect no-display 1 'cannot open a window' -- env DISPLAY=:4321 "$cavr" --window --frames 1
 
+# cavr play: the demo meeting headless (PNG frames with a progress bar, an MP4 through ffmpeg), and its errors.
+expect play-png 0 'wrote 2 frames' -- "$cavr" play --headless --frames 2 --size 96x54 --start 3 --output "$work/p_%u.png"
+[ -s "$work/p_1.png" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL play-png: no second frame"; }
+expect play-progress 0 '100% frame 2/2' -- "$cavr" play --headless --frames 2 --size 96x54 --output "$work/q_%u.png"
+expect play-mp4 0 'wrote 3 frames' -- "$cavr" play --headless --frames 3 --size 96x54 --output "$work/m.mp4"
+if command -v ffprobe >/dev/null; then
+	expect play-mp4-frames 0 '^3$' -- ffprobe -v error -count_frames -select_streams v:0 \
+		-show_entries stream=nb_read_frames -of csv=p=0 "$work/m.mp4"
+fi
+expect play-missing 1 "cannot open|No such file" -- "$cavr" play /nonexistent/meeting.cavrec --headless
+head -c 3000 /dev/urandom >"$work/bad.cavrec"
+expect play-garbage 1 'bad.cavrec' -- "$cavr" play "$work/bad.cavrec" --headless
+expect play-past-end 1 'past the end' -- "$cavr" play --headless --start 999
+expect play-bad-speed 2 '--speed needs' -- "$cavr" play --speed 0
+expect play-two-files 2 "unexpected argument" -- "$cavr" render extra.cavrec
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
