@@ -16,6 +16,7 @@
 
 struct xr_presenter {
 	struct presenter base;
+	XrReferenceSpaceType space_type;
 	XrInstance instance;
 	XrSystemId system;
 	XrSession session;
@@ -169,6 +170,7 @@ static enum cv_result create_session(struct xr_presenter *x)
 		.poseInReferenceSpace = {.orientation = {0, 0, 0, 1}},
 	};
 	XR_TRY(x, xrCreateReferenceSpace(x->session, &rci, &x->space));
+	x->space_type = type;
 	CV_DEBUG("xr: reference space %s", type == XR_REFERENCE_SPACE_TYPE_STAGE ? "STAGE" : "LOCAL");
 	return CV_OK;
 }
@@ -372,6 +374,7 @@ static enum cv_result xr_begin(struct presenter *p, struct present_frame *f)
 	f->format = x->format;
 	f->view_count = 2;
 	f->views = &x->render_views;
+	f->views_floor_level = x->space_type == XR_REFERENCE_SPACE_TYPE_STAGE;
 	gpu_cmd_image_barrier(f->cmd, f->image, VK_IMAGE_ASPECT_COLOR_BIT, VK_IMAGE_LAYOUT_UNDEFINED,
 	                      VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL);
 	return CV_OK;

@@ -17,6 +17,9 @@ struct app_scene {
 	/* Draws every view at once; `views` is the uniform buffer pipelines bind at binding 0. */
 	void (*draw)(struct app_scene *s, struct gpu_context *ctx, VkCommandBuffer cmd, const struct gpu_buffer *views,
 	             float time_s);
+	/* Where a headset's tracking space sits in the scene (floor level: STAGE, else LOCAL at head height); may be
+	 * NULL: the tracking space is the scene's world. */
+	void (*stage)(struct app_scene *s, bool floor_level, mat4 world_from_stage);
 	/* Input from the presenter (keys, mouse, gestures); may be NULL. */
 	void (*input)(struct app_scene *s, const struct meeting_input *input);
 	/* After every view is drawn, outside the rendering pass (timestamps); may be NULL. */

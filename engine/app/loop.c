@@ -53,6 +53,14 @@ static void frame_views(struct app_scene *scene, const struct present_frame *f, 
 {
 	if (f->views) {
 		*out = *f->views;
+		if (!scene->stage) return;
+		mat4 world_from_stage, stage_from_world;
+		scene->stage(scene, f->views_floor_level, world_from_stage);
+		glm_mat4_inv(world_from_stage, stage_from_world);
+		for (uint32_t e = 0; e < out->count; e++) {
+			glm_mat4_mul(out->view[e].view, stage_from_world, out->view[e].view);
+			glm_mat4_mulv3(world_from_stage, out->view[e].eye, 1, out->view[e].eye);
+		}
 		return;
 	}
 	struct render_view centre;

@@ -20,6 +20,7 @@ struct present_frame {
 	uint32_t view_count;  /* 1, or 2 for a stereo pair */
 	VkImageView layer_views[2]; /* one view of each layer, for drawing a stereo pair one eye at a time */
 	const struct render_views *views; /* the eyes' views from the presenter (a headset), or NULL: the scene's camera */
+	bool views_floor_level; /* the views' space has its origin on the floor (OpenXR STAGE), else at head height */
 	uint64_t index;
 	bool skip;            /* nothing to draw this time (window minimised): the loop skips the frame */
 };

@@ -296,6 +296,18 @@ static void meeting_camera(struct app_scene *s, float time_s, float aspect, stru
 	m->aspect = aspect;
 }
 
+/* A headset user sits in the free seat, facing the table. */
+static void meeting_stage(struct app_scene *s, bool floor_level, mat4 world_from_stage)
+{
+	struct meeting_scene *m = (struct meeting_scene *)s;
+	mat4 seat;
+	seat_frame(0, seat_count(m), seat);
+	/* Seat frames face +z; a tracking space's user faces -z. */
+	glm_mat4_copy(seat, world_from_stage);
+	glm_rotate_y(world_from_stage, (float)M_PI, world_from_stage);
+	if (floor_level) world_from_stage[3][1] = 0.0f;
+}
+
 /* ---- frame ---- */
 
 static enum cv_result ensure_models(struct meeting_scene *m, struct gpu_context *ctx)
@@ -742,6 +754,7 @@ enum cv_result app_meeting_scene_create(struct meet_feed *feed, const struct app
 		.draw = meeting_draw,
 		.finish = meeting_finish,
 		.input = app_meeting_input,
+		.stage = meeting_stage,
 		.destroy = meeting_destroy,
 		.clear_color = {0.02f, 0.02f, 0.025f, 1.0f},
 	};
