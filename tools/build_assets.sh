@@ -2,10 +2,11 @@
 # Regenerates everything in assets/ from real data installed by package name:
 #   npm:  @mediapipe/face_mesh 0.4.1657299874 (face mesh), @webxr-input-profiles/assets 1.0.20 (hands)
 #   apt:  python3-skimage (astronaut.png, extracted only: its dependencies are heavy), assimp-testmodels (BVH)
-# Sources go to tools/assets/cache/ (git-ignored).  Deterministic: same sources and steps, same files.
+# npm and PyTorch are installed here when missing (apt-get, with sudo when not root; tools/setup.sh does not
+# install npm). Sources go to tools/assets/cache/ (git-ignored).  Deterministic: same sources and steps, same files.
 #
 #   tools/build_assets.sh [--steps N] [--minutes M] [--only NAME]
-# --steps: training steps per avatar (default 2000, about 10 minutes each on one core);
+# --steps: training steps per avatar (default 2000, about 0.15 s a step on one core);
 # --minutes: wall-time cap per training run; a run cut short checkpoints and the next run continues
 # (files are exported once --steps are reached).
 set -euo pipefail
@@ -22,6 +23,27 @@ while (($#)); do
   esac
 done
 mkdir -p "$cache" "$root/assets"
+
+# npm fetches the two npm sources; tools/setup.sh does not install it, so it is installed here when needed
+# (apt-get, with sudo when not root), and so is PyTorch.
+need_apt=()
+if [ ! -f "$cache/node_modules/@mediapipe/face_mesh/face_mesh_solution_packed_assets.data" ] ||
+   [ ! -f "$cache/node_modules/@webxr-input-profiles/assets/dist/profiles/generic-hand/left.glb" ]; then
+  command -v npm >/dev/null || need_apt+=(npm)
+fi
+$py -c "import torch, numpy" 2>/dev/null || need_apt+=(python3-torch python3-numpy)
+if ((${#need_apt[@]})); then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null ||
+      { echo "build_assets: needs ${need_apt[*]}; install them as root: apt-get install ${need_apt[*]}" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  echo "build_assets: installing ${need_apt[*]}"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${need_apt[@]}" ||
+    { echo "build_assets: could not install ${need_apt[*]} (see above)" >&2; exit 1; }
+fi
 
 # sources
 if [ ! -f "$cache/node_modules/@mediapipe/face_mesh/face_mesh_solution_packed_assets.data" ] ||
@@ -49,3 +71,6 @@ for name in ana kofi ines; do
   fi
 done
 du -sh "$root/assets"
+# the codes tests/test_assets.c decodes and renders come from the encoders: after retraining, regenerate them, the
+# goldens (look at them: CAVR_UPDATE_GOLDEN=1 ctest -R test_assets) and the sessions (tools/make_sessions.sh)
+$py golden_codes.py --assets "$root/assets" --out "$root/tests/golden/avatars"
