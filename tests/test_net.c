@@ -694,15 +694,15 @@ static void test_hostile(void)
 	CHECK(s.replayed - replayed_before == 62 && ps.decoded == decoded);
 
 	/* Oversized and inconsistent fragments, and a flood of large partial packets: refused or bounded. */
+	static uint8_t filler[NET_DATAGRAM_MAX];
 	uint64_t seq = 1000, malformed_before = s.malformed;
 	struct net_fragment bad[] = {
-		{.frame = 100, .index = 0, .count = 1, .packet_size = NET_MAX_MESSAGE + 1, .data = body, .size = 10},
-		{.frame = 100, .index = 3, .count = 3, .packet_size = 3 * NET_FRAGMENT_DATA, .data = body, .size = NET_FRAGMENT_DATA},
-		{.frame = 100, .index = 0, .count = 2, .packet_size = 10, .data = body, .size = 10},
-		{.frame = 100, .index = 0, .count = 1, .packet_size = 0, .data = body, .size = 0},
-		{.frame = 100, .index = 0, .count = 1, .packet_size = 11, .data = body, .size = 10},
+		{.frame = 100, .index = 0, .count = 1, .packet_size = NET_MAX_MESSAGE + 1, .data = filler, .size = 10},
+		{.frame = 100, .index = 3, .count = 3, .packet_size = 3 * NET_FRAGMENT_DATA, .data = filler, .size = NET_FRAGMENT_DATA},
+		{.frame = 100, .index = 0, .count = 2, .packet_size = 10, .data = filler, .size = 10},
+		{.frame = 100, .index = 0, .count = 1, .packet_size = 0, .data = filler, .size = 0},
+		{.frame = 100, .index = 0, .count = 1, .packet_size = 11, .data = filler, .size = 10},
 	};
-	static uint8_t filler[NET_DATAGRAM_MAX];
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		bad[i].sender_us = 3000000;
 		size_t b = net_fragment_write(&bad[i], body, sizeof(body));

@@ -272,9 +272,13 @@ static void on_announce(struct net_receiver *r, struct peer *p, uint32_t index, 
 	}
 }
 
+static void release_due(struct net_receiver *r, struct peer *p, uint32_t index, int64_t due, int64_t now);
+
 static void leave(struct net_receiver *r, struct peer *p, uint32_t index, int64_t now, const char *why)
 {
 	if (p->left) return;
+	/* What is still buffered goes out first (to a recorder, and the last decoded state stays valid). */
+	if (p->resolved) release_due(r, p, index, INT64_MAX, now);
 	p->left = true;
 	r->parts[index].status = MEET_LEFT;
 	reset_stream(r, p);
@@ -366,7 +370,11 @@ static void release(struct net_receiver *r, struct peer *p, uint32_t index, stru
 	if (p->decoder) {
 		struct codec_frame f;
 		enum codec_decode_status status;
+		/* A member's broken stream must not flood the log: the codec says why for the first few packets only. */
+		enum cv_log_level level = cv_log_get_level();
+		if (p->st.rejected >= 3) cv_log_set_level((enum cv_log_level)(CV_LOG_ERROR + 1));
 		enum cv_result res = codec_decoder_decode(p->decoder, s->data, s->size, &f, &status);
+		cv_log_set_level(level);
 		if (res != CV_OK) p->st.rejected++;
 		else if (status == CODEC_SKIPPED_WAITING_KEY) {
 			p->st.undecodable++;
@@ -616,7 +624,8 @@ static void input_at(struct net_receiver *r, const uint8_t *datagram, size_t siz
 			joined = true;
 		}
 	} else if (p->left) {
-		r->st.unknown_sender++; /* it said goodbye; stragglers of that run are not shown */
+		/* It said goodbye; stragglers of that run are not shown (its second goodbye is not worth counting). */
+		if (h.type != NET_LEAVE) r->st.unknown_sender++;
 		return;
 	}
 	p->addr = *from;
