@@ -9,7 +9,7 @@
   texture at 64x64) matches the generator's change for that expression;
 - where the training checkpoint is at hand (tools/assets/cache/train), the file's f16 folded
   weights match the weight-normalised training model (texture PSNR >= 45 dB, vertices < 0.1 mm);
-- .cavhand files: 25 joints in OpenXR order, a fist pose brings the index tip to the palm and the
+- .cavhand files: 25 joints in OpenXR order and OpenXR's joint tree, a fist pose brings the index tip to the palm and the
   open hand keeps it 9+ cm away (skinning a known pose);
 - .cavperf files: >= 30 s at 30 Hz, finite codes that move, unit quaternions, hands near the body;
 - with the sources present (--no-sources skips): the protobuf reader finds 468 vertices and 898
@@ -123,6 +123,8 @@ def check_hand(path):
     names = md["joint_names"].split(",")
     check(names == hands.OPENXR_JOINTS and t["joint.inverse_bind"].shape == (25, 4, 4),
           "%s: 25 joints in OpenXR order" % os.path.basename(path))
+    xr_tree = [-1] + [0 if n.endswith("metacarpal") else j for j, n in enumerate(hands.OPENXR_JOINTS[1:])]
+    check(t["joint.parent"].tolist() == xr_tree, "%s: joint.parent is OpenXR's joint tree" % os.path.basename(path))
     h = {"pos": t["hand.position"].astype(np.float64), "joints": t["hand.joints"].astype(np.int64),
          "weights": t["hand.weights"].astype(np.float64), "ibm": t["joint.inverse_bind"].astype(np.float64)}
     rig = performance.HandRig(cavhand=path)
