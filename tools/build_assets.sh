@@ -6,14 +6,15 @@
 # install npm). Sources go to tools/assets/cache/ (git-ignored).  Deterministic: same sources and steps, same files.
 #
 #   tools/build_assets.sh [--steps N] [--minutes M] [--only NAME]
-# --steps: training steps per avatar (default 2000, about 0.15 s a step on one core);
+# --steps: training steps per avatar (default 2000, and 4000 for kofi, whose brow raise needs them; about 0.15 s a
+# step on one core);
 # --minutes: wall-time cap per training run; a run cut short checkpoints and the next run continues
 # (files are exported once --steps are reached).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cache="$root/tools/assets/cache"
 py=/usr/bin/python3
-steps=2000 minutes=0 only=""
+steps="" minutes=0 only=""
 while (($#)); do
   case "$1" in
     --steps) steps="$2"; shift 2 ;;
@@ -63,7 +64,8 @@ cd "$root/tools/assets"
 $py hands.py --out-dir "$root/assets"
 for name in ana kofi ines; do
   [ -z "$only" ] || [ "$only" = "$name" ] || continue
-  $py train.py "$name" --steps "$steps" --minutes "$minutes" --out-dir "$root/assets"
+  n=${steps:-$([ "$name" = kofi ] && echo 4000 || echo 2000)}
+  $py train.py "$name" --steps "$n" --minutes "$minutes" --out-dir "$root/assets"
   if [ -f "$root/assets/$name.cavatar" ]; then
     $py performance.py "$name" --assets "$root/assets"
     $py "$root/tools/dam_reference.py" reference --avatar "$root/assets/$name.cavatar" \
@@ -74,3 +76,4 @@ du -sh "$root/assets"
 # the codes tests/test_assets.c decodes and renders come from the encoders: after retraining, regenerate them, the
 # goldens (look at them: CAVR_UPDATE_GOLDEN=1 ctest -R test_assets) and the sessions (tools/make_sessions.sh)
 $py golden_codes.py --assets "$root/assets" --out "$root/tests/golden/avatars"
+"$root/tools/make_sessions.sh"   # assets/sessions/ from the performances (builds build/cavr when missing)
