@@ -10,6 +10,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "app/net_cli.h"
 #include "avatar/cavatar.h"
 #include "codec/codec.h"
 #include "net/net.h"
@@ -854,6 +858,61 @@ static void test_ipv6(void)
 	meet_feed_destroy(&feed);
 }
 
+/* The commands: `cavr send --perf` in a child process, `cavr join --no-render --record` here; the recording must
+ * hold the participant and its packets. */
+static void test_send_join_commands(void)
+{
+	char dir[] = "/tmp/cavr-test-net-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char secret_path[256], record[256], perf[4200], port[32];
+	snprintf(secret_path, sizeof(secret_path), "%s/secret", dir);
+	snprintf(record, sizeof(record), "%s/received.cavrec", dir);
+	snprintf(perf, sizeof(perf), "%s/ana.cavperf", assets_dir);
+	CHECK(cv_file_write(secret_path, "a test secret of enough bytes\n", 30) == CV_OK);
+	/* A free port: bind one, note it, let it go (loopback, nobody else races for it here). */
+	struct net_addr lo;
+	struct net_socket probe;
+	net_addr_parse("127.0.0.1:0", &lo);
+	CHECK(net_socket_open(&lo, AF_INET, &probe) == CV_OK);
+	snprintf(port, sizeof(port), "127.0.0.1:%u", ntohs(((struct sockaddr_in *)&probe.local.ss)->sin_port));
+	net_socket_close(&probe);
+	fflush(stdout);
+	pid_t child = fork();
+	if (child == 0) {
+		char *argv[] = {"--meeting", "cli", "--secret-file", secret_path, "--peer", port, "--perf", perf,
+		                "--participant", "7", "--name", "Ana live", "--seconds", "2.5", NULL};
+		usleep(300000);
+		_exit(app_send(14, argv));
+	}
+	char *argv[] = {"--meeting", "cli", "--secret-file", secret_path, "--listen", port, "--no-render",
+	                "--seconds", "3.5", "--record", record, NULL};
+	CHECK(app_join(11, argv) == 0);
+	int status = -1;
+	waitpid(child, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	struct session_reader *rd = NULL;
+	CHECK(session_reader_open(record, &rd) == CV_OK);
+	if (rd) {
+		const struct session_participant *p = session_reader_find_participant(rd, 7);
+		CHECK(p && !strcmp(p->name, "Ana live") && !strcmp(p->avatar_path, "ana.cavatar"));
+		CHECK(p && !memcmp(p->avatar_hash, avatars[0].hash, SESSION_HASH_SIZE));
+		struct session_packet pk;
+		bool got;
+		uint32_t packets = 0, keys = 0;
+		while (session_reader_next(rd, &pk, &got) == CV_OK && got) {
+			struct codec_packet_info info;
+			packets += pk.participant == 7 && codec_packet_parse(pk.data, pk.size, &info) == CV_OK;
+			keys += pk.size > 1 && (pk.data[1] & CODEC_PACKET_KEY);
+		}
+		CHECK_MSG(packets >= 60 && keys >= 1, "%u packets, %u key frames recorded", packets, keys);
+		printf("  cavr send --perf to cavr join --record: %u packets recorded\n", packets);
+		session_reader_destroy(&rd);
+	}
+	unlink(secret_path);
+	unlink(record);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const char *src = getenv("CAVR_SOURCE_DIR");
@@ -870,5 +929,6 @@ int main(void)
 	RUN(test_join_and_timeout);
 	RUN(test_impairment);
 	RUN(test_ipv6);
+	RUN(test_send_join_commands);
 	return test_finish();
 }

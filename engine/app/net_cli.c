@@ -203,11 +203,10 @@ static enum cv_result send_perf(const struct send_args *a, const uint8_t *secret
 {
 	struct rec_perf perf = {0};
 	enum cv_result r = rec_perf_read(a->perf, &perf);
-	char dir[4096], avatar_path[8192];
-	dir_of(a->perf, dir, sizeof(dir));
-	snprintf(avatar_path, sizeof(avatar_path), "%s/%s", dir, perf.avatar_path);
+	char dir[4096];
+	dir_of(perf.avatar_path, dir, sizeof(dir)); /* rec_perf_read made the path the performance's folder's */
 	uint8_t hash[SESSION_HASH_SIZE];
-	if (r == CV_OK) r = session_hash_file(avatar_path, hash);
+	if (r == CV_OK) r = session_hash_file(perf.avatar_path, hash);
 	const char *file = strrchr(perf.avatar_path, '/') ? strrchr(perf.avatar_path, '/') + 1 : perf.avatar_path;
 	uint32_t id = a->participant_given ? a->participant : 1;
 	struct net_announce an = {.avatar = id, .latent = perf.latent};
