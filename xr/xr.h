@@ -14,6 +14,8 @@ struct xr_desc {
 };
 
 enum cv_result xr_presenter_create(const struct xr_desc *desc, struct gpu_context **ctx, struct presenter **out);
+/* Sessions made so far: 1, plus one for each lost session cavr recovered from (tests). */
+uint32_t xr_presenter_sessions(struct presenter *p);
 /* Asks the runtime to end the session (STOPPING, then EXITING); should_close turns true when it has. */
 void xr_presenter_request_exit(struct presenter *p);
 

@@ -5,12 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <vulkan/vulkan.h>
-#define XR_USE_GRAPHICS_API_VULKAN
-#include <openxr/openxr.h>
-#include <openxr/openxr_platform.h>
-
-#include "xr.h"
+#include "xr_internal.h"
 
 #define MAX_IMAGES 8
 
@@ -39,9 +34,16 @@ struct xr_presenter {
 	XrFrameState frame;
 	XrView views[2];
 	struct render_views render_views;
+	struct xr_input *input;
+	struct present_user user;
+	uint32_t menu_presses;  /* since the last poll_input */
+	bool lost;              /* the session was lost: make a new one at the next frame */
+	uint32_t sessions;      /* sessions made so far (1 + recoveries) */
+	XrDebugUtilsMessengerEXT messenger;
+	bool has_debug_utils;
 };
 
-static enum cv_result xr_check(XrInstance instance, XrResult xr, const char *what, const char *file, int line)
+enum cv_result xr_check(XrInstance instance, XrResult xr, const char *what, const char *file, int line)
 {
 	if (XR_SUCCEEDED(xr)) return CV_OK;
 	char name[XR_MAX_RESULT_STRING_SIZE] = "";
@@ -61,6 +63,33 @@ static bool has_xr_extension(const XrExtensionProperties *ext, uint32_t n, const
 	return false;
 }
 
+/* The runtime's (and layers') warnings and errors go to cavr's log. */
+static XRAPI_ATTR XrBool32 XRAPI_CALL on_xr_message(XrDebugUtilsMessageSeverityFlagsEXT severity,
+                                                   XrDebugUtilsMessageTypeFlagsEXT types,
+                                                   const XrDebugUtilsMessengerCallbackDataEXT *data, void *user)
+{
+	(void)types;
+	(void)user;
+	if (severity & XR_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT) CV_WARN("openxr error: %s", data->message);
+	else CV_DEBUG("openxr: %s", data->message);
+	return XR_FALSE;
+}
+
+static enum cv_result create_messenger(struct xr_presenter *x)
+{
+	PFN_xrCreateDebugUtilsMessengerEXT create = NULL;
+	XR_TRY(x, xrGetInstanceProcAddr(x->instance, "xrCreateDebugUtilsMessengerEXT", (PFN_xrVoidFunction *)&create));
+	XrDebugUtilsMessengerCreateInfoEXT ci = {
+		.type = XR_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
+		.messageSeverities = XR_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | XR_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+		.messageTypes = XR_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | XR_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+		                XR_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT | XR_DEBUG_UTILS_MESSAGE_TYPE_CONFORMANCE_BIT_EXT,
+		.userCallback = on_xr_message,
+	};
+	XR_TRY(x, create(x->instance, &ci, &x->messenger));
+	return CV_OK;
+}
+
 static enum cv_result create_instance(struct xr_presenter *x)
 {
 	uint32_t n = 0;
@@ -74,18 +103,24 @@ static enum cv_result create_instance(struct xr_presenter *x)
 	xr = xrEnumerateInstanceExtensionProperties(NULL, n, &n, ext);
 	bool vulkan2 = has_xr_extension(ext, n, XR_KHR_VULKAN_ENABLE2_EXTENSION_NAME);
 	x->has_hand_tracking = has_xr_extension(ext, n, XR_EXT_HAND_TRACKING_EXTENSION_NAME);
+	x->has_debug_utils = has_xr_extension(ext, n, XR_EXT_DEBUG_UTILS_EXTENSION_NAME);
 	free(ext);
 	XR_TRY(x, xr);
 	if (!vulkan2) return CV_FAIL(CV_ERROR_UNSUPPORTED, "the OpenXR runtime lacks XR_KHR_vulkan_enable2, which cavr needs");
-	const char *enabled[2] = {XR_KHR_VULKAN_ENABLE2_EXTENSION_NAME, XR_EXT_HAND_TRACKING_EXTENSION_NAME};
+	if (!x->has_hand_tracking) CV_INFO("xr: the runtime has no XR_EXT_hand_tracking; controllers only");
+	const char *enabled[3] = {XR_KHR_VULKAN_ENABLE2_EXTENSION_NAME};
+	uint32_t count = 1;
+	if (x->has_hand_tracking) enabled[count++] = XR_EXT_HAND_TRACKING_EXTENSION_NAME;
+	if (x->has_debug_utils) enabled[count++] = XR_EXT_DEBUG_UTILS_EXTENSION_NAME;
 	XrInstanceCreateInfo ci = {
 		.type = XR_TYPE_INSTANCE_CREATE_INFO,
 		.applicationInfo = {.applicationName = "cavr", .applicationVersion = 1, .engineName = "cavr",
 		                    .engineVersion = 1, .apiVersion = XR_CURRENT_API_VERSION},
-		.enabledExtensionCount = x->has_hand_tracking ? 2 : 1,
+		.enabledExtensionCount = count,
 		.enabledExtensionNames = enabled,
 	};
 	XR_TRY(x, xrCreateInstance(&ci, &x->instance));
+	if (x->has_debug_utils) CV_TRY(create_messenger(x));
 	XrSystemGetInfo si = {.type = XR_TYPE_SYSTEM_GET_INFO, .formFactor = XR_FORM_FACTOR_HEAD_MOUNTED_DISPLAY};
 	xr = xrGetSystem(x->instance, &si, &x->system);
 	if (xr == XR_ERROR_FORM_FACTOR_UNAVAILABLE) return CV_FAIL(CV_ERROR_UNSUPPORTED, "no headset is connected");
@@ -171,6 +206,8 @@ static enum cv_result create_session(struct xr_presenter *x)
 	};
 	XR_TRY(x, xrCreateReferenceSpace(x->session, &rci, &x->space));
 	x->space_type = type;
+	x->sessions++;
+	CV_TRY(xr_input_create(x->instance, x->system, x->session, x->has_hand_tracking, &x->input));
 	CV_DEBUG("xr: reference space %s", type == XR_REFERENCE_SPACE_TYPE_STAGE ? "STAGE" : "LOCAL");
 	return CV_OK;
 }
@@ -233,6 +270,7 @@ static enum cv_result create_swapchain(struct xr_presenter *x)
 		for (uint32_t e = 0; e < 2; e++)
 			CV_TRY(gpu_image_view_create(x->ctx, &img, x->format, 0, 1, e, "xr eye", &x->layer_views[i][e]));
 	}
+	if (x->cmd) return CV_OK; /* a new session after a loss reuses them */
 	VkCommandBufferAllocateInfo ai = {
 		.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
 		.commandPool = x->ctx->command_pool,
@@ -270,9 +308,14 @@ static enum cv_result poll_events(struct xr_presenter *x)
 			} else if (sc->state == XR_SESSION_STATE_STOPPING) {
 				XR_TRY(x, xrEndSession(x->session));
 				x->running = false;
-			} else if (sc->state == XR_SESSION_STATE_EXITING || sc->state == XR_SESSION_STATE_LOSS_PENDING) {
+			} else if (sc->state == XR_SESSION_STATE_EXITING) {
 				x->running = false;
 				x->quit = true;
+			} else if (sc->state == XR_SESSION_STATE_LOSS_PENDING) {
+				CV_WARN("xr: the session was lost; making a new one");
+				x->running = false;
+				x->lost = true;
+				return CV_OK; /* the old session's events end here */
 			}
 		}
 	}
@@ -316,6 +359,36 @@ static enum cv_result end_empty_frame(struct xr_presenter *x)
 	return CV_OK;
 }
 
+/* Everything that belongs to one session: a lost session is torn down and made again with the same Vulkan device. */
+static void destroy_session(struct xr_presenter *x)
+{
+	for (uint32_t i = 0; i < x->image_count; i++) {
+		vkDestroyImageView(x->vk_device, x->array_views[i], NULL);
+		for (int e = 0; e < 2; e++) vkDestroyImageView(x->vk_device, x->layer_views[i][e], NULL);
+	}
+	x->image_count = 0;
+	xr_input_destroy(&x->input);
+	if (x->swapchain) xrDestroySwapchain(x->swapchain);
+	if (x->space) xrDestroySpace(x->space);
+	if (x->session) xrDestroySession(x->session);
+	x->swapchain = XR_NULL_HANDLE;
+	x->space = XR_NULL_HANDLE;
+	x->session = XR_NULL_HANDLE;
+	x->running = false;
+	x->state = XR_SESSION_STATE_UNKNOWN;
+}
+
+static enum cv_result recover_session(struct xr_presenter *x)
+{
+	GPU_TRY(vkDeviceWaitIdle(x->vk_device));
+	destroy_session(x);
+	x->lost = false;
+	CV_TRY(create_session(x));
+	CV_TRY(create_swapchain(x));
+	CV_INFO("xr: session %u running", x->sessions);
+	return CV_OK;
+}
+
 static enum cv_result xr_begin(struct presenter *p, struct present_frame *f)
 {
 	struct xr_presenter *x = (struct xr_presenter *)p;
@@ -323,6 +396,7 @@ static enum cv_result xr_begin(struct presenter *p, struct present_frame *f)
 	memset(f, 0, sizeof(*f));
 	f->index = index;
 	CV_TRY(poll_events(x));
+	if (x->lost) CV_TRY(recover_session(x));
 	if (!x->running) {
 		sleep_ms(10); /* not visible yet: nothing to draw, do not spin */
 		f->skip = true;
@@ -355,6 +429,10 @@ static enum cv_result xr_begin(struct presenter *p, struct present_frame *f)
 		view_from_pose(x->views[e].pose, &x->render_views.view[e]);
 		projection_from_fov(x->views[e].fov, 0.05f, 100.0f, x->render_views.view[e].projection);
 	}
+	uint32_t presses = 0;
+	CV_TRY(xr_input_update(x->input, x->space, x->frame.predictedDisplayTime, x->state == XR_SESSION_STATE_FOCUSED,
+	                       &x->render_views, &x->user, &presses));
+	x->menu_presses += presses;
 	XR_TRY(x, xrAcquireSwapchainImage(x->swapchain, &(XrSwapchainImageAcquireInfo){.type = XR_TYPE_SWAPCHAIN_IMAGE_ACQUIRE_INFO},
 	                                  &x->image_index));
 	XrSwapchainImageWaitInfo wi = {.type = XR_TYPE_SWAPCHAIN_IMAGE_WAIT_INFO, .timeout = XR_INFINITE_DURATION};
@@ -375,6 +453,7 @@ static enum cv_result xr_begin(struct presenter *p, struct present_frame *f)
 	f->view_count = 2;
 	f->views = &x->render_views;
 	f->views_floor_level = x->space_type == XR_REFERENCE_SPACE_TYPE_STAGE;
+	f->user = &x->user;
 	gpu_cmd_image_barrier(f->cmd, f->image, VK_IMAGE_ASPECT_COLOR_BIT, VK_IMAGE_LAYOUT_UNDEFINED,
 	                      VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL);
 	return CV_OK;
@@ -421,6 +500,16 @@ void xr_presenter_request_exit(struct presenter *p)
 	else x->quit = true;
 }
 
+static uint32_t xr_poll_input(struct presenter *p, struct meeting_input *out, uint32_t max)
+{
+	struct xr_presenter *x = (struct xr_presenter *)p;
+	uint32_t n = 0;
+	for (; n < max && x->menu_presses; x->menu_presses--) out[n++] = (struct meeting_input){.action = MEETING_PLAY_PAUSE};
+	return n;
+}
+
+uint32_t xr_presenter_sessions(struct presenter *p) { return ((struct xr_presenter *)p)->sessions; }
+
 static void xr_destroy(struct presenter *p)
 {
 	struct xr_presenter *x = (struct xr_presenter *)p;
@@ -430,19 +519,13 @@ static void xr_destroy(struct presenter *p)
 		xrRequestExitSession(x->session);
 		for (int i = 0; i < 200 && x->running && poll_events(x) == CV_OK; i++) sleep_ms(1);
 	}
-	for (uint32_t i = 0; i < x->image_count; i++) {
-		vkDestroyImageView(x->vk_device, x->array_views[i], NULL);
-		for (int e = 0; e < 2; e++) vkDestroyImageView(x->vk_device, x->layer_views[i][e], NULL);
-	}
+	destroy_session(x);
 	if (x->fence) vkDestroyFence(x->vk_device, x->fence, NULL);
 	if (x->cmd) vkFreeCommandBuffers(x->vk_device, x->ctx->command_pool, 1, &x->cmd);
-	if (x->swapchain) xrDestroySwapchain(x->swapchain);
-	if (x->space) xrDestroySpace(x->space);
-	if (x->session) xrDestroySession(x->session);
 	gpu_context_destroy(&x->ctx);
 	if (x->vk_device) vkDestroyDevice(x->vk_device, NULL);
 	if (x->vk_instance) vkDestroyInstance(x->vk_instance, NULL);
-	if (x->instance) xrDestroyInstance(x->instance);
+	if (x->instance) xrDestroyInstance(x->instance); /* also its messenger */
 	free(x);
 }
 
@@ -458,6 +541,7 @@ enum cv_result xr_presenter_create(const struct xr_desc *desc, struct gpu_contex
 		.end_frame = xr_end,
 		.should_close = xr_should_close,
 		.destroy = xr_destroy,
+		.poll_input = xr_poll_input,
 	};
 	enum cv_result r = create_instance(x);
 	if (r == CV_OK) r = create_vulkan(x, desc);

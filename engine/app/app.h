@@ -20,6 +20,8 @@ struct app_scene {
 	/* Where a headset's tracking space sits in the scene (floor level: STAGE, else LOCAL at head height); may be
 	 * NULL: the tracking space is the scene's world. */
 	void (*stage)(struct app_scene *s, bool floor_level, mat4 world_from_stage);
+	/* A headset user's hands and pointers this frame (before update), in the tracking space; may be NULL. */
+	void (*user)(struct app_scene *s, const struct present_user *user);
 	/* Input from the presenter (keys, mouse, gestures); may be NULL. */
 	void (*input)(struct app_scene *s, const struct meeting_input *input);
 	/* After every view is drawn, outside the rendering pass (timestamps); may be NULL. */

@@ -84,6 +84,7 @@ enum cv_result app_run(struct gpu_context *ctx, struct presenter *p, struct app_
 		struct present_frame f = {.index = drawn};
 		r = p->begin_frame(p, &f);
 		if (r != CV_OK || f.skip) continue;
+		if (f.user && scene->user) scene->user(scene, f.user);
 		if (p->poll_input && scene->input) {
 			struct meeting_input inputs[64];
 			uint32_t n = p->poll_input(p, inputs, 64);

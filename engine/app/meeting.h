@@ -74,6 +74,10 @@ enum cv_result app_meeting_scene_create(struct meet_feed *feed, const struct app
 void app_meeting_input(struct app_scene *scene, const struct meeting_input *input);
 void app_meeting_stats(const struct app_scene *scene, struct app_meeting_stats *out);
 double app_meeting_time(const struct app_scene *scene);
+bool app_meeting_paused(const struct app_scene *scene);
+/* The highlighted participant (-1: none), and participant i's place round the table (radians from the free seat). */
+int32_t app_meeting_selected(const struct app_scene *scene);
+float app_meeting_seat_angle(const struct app_scene *scene, uint32_t participant);
 void app_meeting_camera_reset(struct meeting_camera *camera, enum meeting_camera_mode mode);
 
 #endif

@@ -6,9 +6,24 @@
 #define CAVR_PRESENT_H
 
 #include "app/meeting.h"
+#include "codec/codec.h"
 #include "core/image.h"
+#include "hand/gesture.h"
 #include "gpu/gpu.h"
 #include "render/render.h"
+
+/* A headset user's hand this frame, in the views' tracking space: tracked joints and the gestures read from
+ * them, or, where the hand is not tracked, a controller (its select button reads as a pinch). */
+struct present_hand {
+	struct codec_hand joints;      /* joints.tracked false: no tracked hand */
+	struct hand_gestures gestures;
+	bool controller;               /* the gestures and pointer come from a controller */
+	bool has_pointer;
+	float pointer_origin[3], pointer_dir[3]; /* a ray for pointing at things (unit direction) */
+};
+struct present_user {
+	struct present_hand hands[2]; /* enum codec_hand_side */
+};
 
 struct present_frame {
 	VkCommandBuffer cmd;  /* recording; submitted by end_frame */
@@ -21,6 +36,7 @@ struct present_frame {
 	VkImageView layer_views[2]; /* one view of each layer, for drawing a stereo pair one eye at a time */
 	const struct render_views *views; /* the eyes' views from the presenter (a headset), or NULL: the scene's camera */
 	bool views_floor_level; /* the views' space has its origin on the floor (OpenXR STAGE), else at head height */
+	const struct present_user *user;  /* a headset user's hands, or NULL */
 	uint64_t index;
 	bool skip;            /* nothing to draw this time (window minimised): the loop skips the frame */
 };

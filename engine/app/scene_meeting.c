@@ -66,6 +66,21 @@ struct meeting_scene {
 	bool clock_started;
 	/* camera */
 	struct meeting_camera camera;
+	/* a headset user: hands in the tracking space, what each hand is doing, and moved seats */
+	struct present_user user;
+	bool has_user;
+	mat4 world_from_stage;
+	struct meeting_hand_state {
+		bool pinch, grab;       /* last frame's */
+		bool pinch_used;        /* this pinch selected someone or toggled playback */
+		double pinch_since;     /* display time */
+		vec3 pinch_start;       /* world */
+		double seek_from;       /* feed time at the pinch start */
+		bool seeking;
+		int32_t grabbed;        /* participant whose seat moves, -1 */
+		float grab_angle, seat_start;
+	} hand_state[2];
+	float seat_offset[MEET_MAX_PARTICIPANTS]; /* radians added to a participant's place round the table */
 	/* timing */
 	struct gpu_timer timers[TIMERS];
 	bool timer_written[TIMERS];
@@ -81,9 +96,8 @@ struct meeting_scene {
 
 /* Seat k of n round the table (seat 0 is the viewer's): its frame, origin at the seated head's centre, z towards
  * the table centre, x to the seated person's left. */
-static void seat_frame(uint32_t k, uint32_t n, mat4 out)
+static void seat_at(float a, mat4 out)
 {
-	float a = 2.0f * (float)M_PI * (float)k / (float)n;
 	vec3 origin = {SEAT_RADIUS * sinf(a), HEAD_HEIGHT, SEAT_RADIUS * cosf(a)};
 	vec3 z = {-sinf(a), 0, -cosf(a)}, y = {0, 1, 0}, x;
 	glm_vec3_cross(y, z, x);
@@ -94,13 +108,17 @@ static void seat_frame(uint32_t k, uint32_t n, mat4 out)
 	glm_vec3_copy(origin, out[3]);
 }
 
+static void seat_frame(uint32_t k, uint32_t n, mat4 out) { seat_at(2.0f * (float)M_PI * (float)k / (float)n, out); }
+
 static uint32_t seat_count(const struct meeting_scene *m) { return m->feed->count + 1; }
 
-/* Participant i sits at seat i + 1, or where the user moved them. */
-static void participant_seat(const struct meeting_scene *m, uint32_t i, mat4 out)
+static float participant_angle(const struct meeting_scene *m, uint32_t i)
 {
-	seat_frame(i + 1, seat_count(m), out);
+	return 2.0f * (float)M_PI * (float)(i + 1) / (float)seat_count(m) + m->seat_offset[i];
 }
+
+/* Participant i sits at seat i + 1, or where the user moved them. */
+static void participant_seat(const struct meeting_scene *m, uint32_t i, mat4 out) { seat_at(participant_angle(m, i), out); }
 
 static void pose_matrix(const struct codec_pose *p, mat4 out)
 {
@@ -184,7 +202,8 @@ static void build_room(struct meeting_scene *m)
 	place(m, RENDER_SHAPE_CYLINDER, RENDER_MATERIAL_PLAIN, metal, NULL, (vec3){0, 0.01f, 0}, (vec3){0.6f, 0.02f, 0.6f}, 0);
 	for (uint32_t k = 0; k < seat_count(m); k++) { /* chairs, behind each seated head */
 		mat4 s;
-		seat_frame(k, seat_count(m), s);
+		if (k == 0) seat_frame(0, seat_count(m), s);
+		else participant_seat(m, k - 1, s);
 		vec3 c, back;
 		glm_mat4_mulv3(s, (vec3){0, -(HEAD_HEIGHT - 0.45f), -0.08f}, 1, c);
 		glm_mat4_mulv3(s, (vec3){0, -(HEAD_HEIGHT - 0.78f), -0.30f}, 1, back);
@@ -296,6 +315,15 @@ static void meeting_camera(struct app_scene *s, float time_s, float aspect, stru
 	m->aspect = aspect;
 }
 
+static double speed_of(const struct meeting_scene *m) { return m->options.speed > 0 ? m->options.speed : 1.0; }
+
+/* Starts counting from the current feed time again (after a seek, a pause or a new speed). */
+static void reanchor(struct meeting_scene *m)
+{
+	m->anchor_feed = m->feed_time;
+	m->anchor_display = m->display_time;
+}
+
 /* A headset user sits in the free seat, facing the table. */
 static void meeting_stage(struct app_scene *s, bool floor_level, mat4 world_from_stage)
 {
@@ -306,6 +334,90 @@ static void meeting_stage(struct app_scene *s, bool floor_level, mat4 world_from
 	glm_mat4_copy(seat, world_from_stage);
 	glm_rotate_y(world_from_stage, (float)M_PI, world_from_stage);
 	if (floor_level) world_from_stage[3][1] = 0.0f;
+	glm_mat4_copy(world_from_stage, m->world_from_stage);
+}
+
+static void meeting_user(struct app_scene *s, const struct present_user *user)
+{
+	struct meeting_scene *m = (struct meeting_scene *)s;
+	m->user = *user;
+	m->has_user = true;
+}
+
+/* The participant whose head is nearest a ray, within 12 degrees, or -1. */
+static int32_t pick_participant(const struct meeting_scene *m, const vec3 origin, const vec3 dir)
+{
+	int32_t best = -1;
+	float best_cos = cosf(glm_rad(12.0f));
+	for (uint32_t i = 0; i < m->feed->count; i++) {
+		if (m->feed->participants[i].status == MEET_LEFT) continue;
+		vec3 to;
+		glm_vec3_sub((float *)m->members[i].head_world[3], (float *)origin, to);
+		glm_vec3_normalize(to);
+		float c = glm_vec3_dot(to, (float *)dir);
+		if (c > best_cos) {
+			best_cos = c;
+			best = (int32_t)i;
+		}
+	}
+	return best;
+}
+
+/* A headset user's hands act on the meeting: pinch at a participant selects them; a fist (grab) moves the selected
+ * participant round the table, three times as far as the hand goes round it; a pinch that hits nobody toggles
+ * playback when held still for 0.8 s, and seeks when dragged sideways (5 s per 10 cm). */
+static void interact(struct meeting_scene *m)
+{
+	if (!m->has_user) return;
+	for (int h = 0; h < 2; h++) {
+		const struct present_hand *ph = &m->user.hands[h];
+		struct meeting_hand_state *st = &m->hand_state[h];
+		bool pinch = ph->gestures.pinch, grab = ph->gestures.grab;
+		vec3 point, palm;
+		glm_mat4_mulv3(m->world_from_stage, (float *)ph->gestures.pinch_point, 1, point);
+		glm_mat4_mulv3(m->world_from_stage, (float *)ph->gestures.palm, 1, palm);
+		if (pinch && !st->pinch) {
+			st->pinch_since = m->display_time;
+			glm_vec3_copy(point, st->pinch_start);
+			st->pinch_used = st->seeking = false;
+			st->seek_from = m->feed_time;
+			if (ph->has_pointer) {
+				vec3 origin, dir;
+				glm_mat4_mulv3(m->world_from_stage, (float *)ph->pointer_origin, 1, origin);
+				glm_mat4_mulv3(m->world_from_stage, (float *)ph->pointer_dir, 0, dir);
+				int32_t hit = pick_participant(m, origin, dir);
+				if (hit >= 0) {
+					m->camera.selected = hit;
+					st->pinch_used = true;
+				}
+			}
+		} else if (pinch && !st->pinch_used) {
+			vec3 moved;
+			glm_vec3_sub(point, st->pinch_start, moved);
+			float sideways = glm_vec3_dot(moved, m->world_from_stage[0]); /* along the user's right */
+			if (st->seeking || fabsf(sideways) > 0.03f) {
+				st->seeking = true;
+				m->feed_time = st->seek_from + sideways / 0.1f * 5.0f;
+				reanchor(m);
+			} else if (m->display_time - st->pinch_since > 0.8) {
+				m->options.paused = !m->options.paused;
+				st->pinch_used = true;
+			}
+		}
+		st->pinch = pinch;
+		float angle = atan2f(palm[0], palm[2]); /* round the table's centre */
+		if (grab && !st->grab) {
+			st->grabbed = m->camera.selected;
+			st->grab_angle = angle;
+			if (st->grabbed >= 0) st->seat_start = m->seat_offset[st->grabbed];
+		} else if (grab && st->grabbed >= 0) {
+			float delta = angle - st->grab_angle;
+			delta = atan2f(sinf(delta), cosf(delta));
+			m->seat_offset[st->grabbed] = st->seat_start + 3.0f * delta;
+		}
+		if (!grab) st->grabbed = -1;
+		st->grab = grab;
+	}
 }
 
 /* ---- frame ---- */
@@ -339,15 +451,6 @@ static enum cv_result meeting_prepare(struct app_scene *s, struct gpu_context *c
 		CV_TRY(render_hands_create(ctx, target, (const struct hand_mesh *const *)m->hand_meshes, &m->hands));
 	CV_TRY(render_text_create(ctx, target, &m->text));
 	return CV_OK;
-}
-
-static double speed_of(const struct meeting_scene *m) { return m->options.speed > 0 ? m->options.speed : 1.0; }
-
-/* Starts counting from the current feed time again (after a seek, a pause or a new speed). */
-static void reanchor(struct meeting_scene *m)
-{
-	m->anchor_feed = m->feed_time;
-	m->anchor_display = m->display_time;
 }
 
 /* Display time -> feed time: playback speed, pause, loop and the end of the recording. */
@@ -507,6 +610,7 @@ static enum cv_result meeting_update(struct app_scene *s, struct gpu_context *ct
 	glm_vec3_copy((float *)views->view[0].eye, eye);
 	if (views->count > 1) glm_vec3_center((float *)views->view[0].eye, (float *)views->view[1].eye, eye);
 	for (uint32_t i = 0; i < m->feed->count; i++) CV_TRY(update_member(m, i, eye));
+	interact(m);
 
 	uint32_t t = (uint32_t)(m->frame % TIMERS);
 	bool timing = m->timers[t].pool != VK_NULL_HANDLE;
@@ -554,7 +658,7 @@ static enum cv_result meeting_update(struct app_scene *s, struct gpu_context *ct
 	render_shapes_set(cmd, m->shapes, m->shape_list, m->shape_kinds, m->shape_count);
 	render_avatar_set_poses(cmd, m->avatars, poses, heads);
 	if (m->hands) {
-		struct render_hand_instance hands[2 * MEET_MAX_PARTICIPANTS];
+		struct render_hand_instance hands[RENDER_MAX_HANDS];
 		uint32_t n = 0;
 		for (uint32_t i = 0; i < m->feed->count; i++) {
 			const struct meet_participant *p = &m->feed->participants[i];
@@ -562,7 +666,7 @@ static enum cv_result meeting_update(struct app_scene *s, struct gpu_context *ct
 			mat4 seat;
 			participant_seat(m, i, seat);
 			for (int h = 0; h < 2; h++) {
-				if (!p->hands[h].tracked) continue;
+				if (!p->hands[h].tracked || n >= RENDER_MAX_HANDS - 2) continue;
 				struct render_hand_instance *hi = &hands[n++];
 				hi->side = h;
 				hand_skin_matrices(m->hand_meshes[h], &p->hands[h], hi->skin);
@@ -575,6 +679,15 @@ static enum cv_result meeting_update(struct app_scene *s, struct gpu_context *ct
 					hi->face = o.texture_view;
 				}
 			}
+		}
+		for (int h = 0; m->has_user && h < 2; h++) { /* the headset user's own hands */
+			const struct codec_hand *joints = &m->user.hands[h].joints;
+			if (!joints->tracked || n == RENDER_MAX_HANDS) continue;
+			struct render_hand_instance *hi = &hands[n++];
+			hi->side = (uint32_t)h;
+			hand_skin_matrices(m->hand_meshes[h], joints, hi->skin);
+			glm_mat4_copy(m->world_from_stage, hi->world);
+			hi->face = VK_NULL_HANDLE;
 		}
 		render_hands_set(cmd, m->hands, hands, n);
 	}
@@ -639,6 +752,16 @@ void app_meeting_stats(const struct app_scene *s, struct app_meeting_stats *out)
 }
 
 double app_meeting_time(const struct app_scene *s) { return ((const struct meeting_scene *)s)->feed_time; }
+
+int32_t app_meeting_selected(const struct app_scene *s) { return ((const struct meeting_scene *)s)->camera.selected; }
+
+float app_meeting_seat_angle(const struct app_scene *s, uint32_t i)
+{
+	const struct meeting_scene *m = (const struct meeting_scene *)s;
+	return i < m->feed->count ? participant_angle(m, i) : 0.0f;
+}
+
+bool app_meeting_paused(const struct app_scene *s) { return ((const struct meeting_scene *)s)->options.paused; }
 
 static void meeting_draw(struct app_scene *s, struct gpu_context *ctx, VkCommandBuffer cmd, const struct gpu_buffer *views,
                          float time_s)
@@ -755,12 +878,14 @@ enum cv_result app_meeting_scene_create(struct meet_feed *feed, const struct app
 		.finish = meeting_finish,
 		.input = app_meeting_input,
 		.stage = meeting_stage,
+		.user = meeting_user,
 		.destroy = meeting_destroy,
 		.clear_color = {0.02f, 0.02f, 0.025f, 1.0f},
 	};
 	m->feed = feed;
 	if (options) m->options = *options;
 	m->camera.selected = -1;
+	m->hand_state[0].grabbed = m->hand_state[1].grabbed = -1;
 	app_meeting_camera_reset(&m->camera, MEETING_CAMERA_SEAT);
 	assign_models(m);
 	enum cv_result r = load_hands(m);
