@@ -282,7 +282,8 @@ struct net_participant_stats {
 	uint64_t decoded, key_frames;
 	uint64_t missing;                    /* frame numbers declared lost at their deadline */
 	uint64_t late;                       /* ... of which arrived afterwards (useless by then) */
-	uint64_t duplicates, reordered;      /* frames seen twice; frames arriving after a later one */
+	uint64_t duplicates, reordered;      /* frames seen twice (or, before the start, a window older than one held);
+	                                      * frames arriving after a later one */
 	uint64_t undecodable;                /* released but skipped by the decoder (waiting for a key frame) */
 	uint64_t rejected;                   /* refused by the decoder */
 	uint64_t concealed_updates;          /* updates that showed extrapolated, faded or frozen state */

@@ -485,7 +485,13 @@ static void frame_arrived(struct net_receiver *r, struct peer *p, uint32_t index
 		free_slot(r, p, &tmp);
 		return;
 	}
-	if (s->used) free_slot(r, p, s); /* before the start only: the older of two colliding frames goes */
+	if (s->used && frame_diff(frame, s->frame) < 0) {
+		/* Before the start only (a window apart): the older of two colliding frames goes. */
+		p->st.duplicates++;
+		free_slot(r, p, &tmp);
+		return;
+	}
+	if (s->used) free_slot(r, p, s);
 	*s = tmp;
 }
 
