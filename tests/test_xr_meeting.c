@@ -1,7 +1,7 @@
 /* cavr playing the demo meeting in a headset: the simulated OpenXR runtime (xr/simruntime) through the Khronos
  * loader, with the OpenXR core validation layer and Vulkan validation on. A scripted user (tests/xr/meeting.simxr)
  * looks at the table, pinches at kofi (selects him), drags him round the table with a fist, and the runtime loses
- * the session half-way: cavr must recover and play on. Both eyes of a late frame are compared with goldens
+ * the session half-way: cavr must recover and play on; at the end both hands pinch and the view recentres. Both eyes of a late frame are compared with goldens
  * (tests/golden/xr/, checked by eye; CAVR_UPDATE_GOLDEN=1 rewrites them) and must differ by the eyes' parallax. */
 #include <math.h>
 #include <stdio.h>
@@ -15,7 +15,7 @@
 #include "test.h"
 #include "xr.h"
 
-#define FRAMES 300
+#define FRAMES 350
 #define CAPTURED 290
 
 static const struct cv_image_match rule = {.tolerance = 8, .max_fraction = 0.005, .min_psnr_db = 40.0};
@@ -84,6 +84,13 @@ static void test_meeting_in_headset(void)
 	/* The session was lost at 6 s and cavr made a second one, then played to the end. */
 	CHECK_MSG(xr_presenter_sessions(p) == 2, "%u sessions", xr_presenter_sessions(p));
 	CHECK(fabs(app_meeting_time(scene) - (5.0 + (FRAMES - 1) / 30.0)) < 0.2);
+	/* Both hands pinched from 10.2 s: the head, turned 12 degrees and 0 m off the seat, is recentred there. */
+	vec3 eye, forward;
+	app_meeting_viewer(scene, eye, forward);
+	printf("viewer after recentring: eye %.3f %.3f %.3f, forward %.3f %.3f %.3f\n", eye[0], eye[1], eye[2], forward[0],
+	       forward[1], forward[2]);
+	CHECK_MSG(fabsf(forward[0]) < 0.01f && forward[2] < -0.9f, "not facing the table after recentring");
+	CHECK(fabsf(eye[0]) < 0.05f && fabsf(eye[2] - 1.22f) < 0.05f);
 	struct cv_image left = {0}, right = {0};
 	eye_golden(dir, "left", &left);
 	eye_golden(dir, "right", &right);

@@ -454,6 +454,7 @@ static enum cv_result xr_begin(struct presenter *p, struct present_frame *f)
 	f->views = &x->render_views;
 	f->views_floor_level = x->space_type == XR_REFERENCE_SPACE_TYPE_STAGE;
 	f->user = &x->user;
+	f->display_time_s = (double)x->frame.predictedDisplayTime * 1e-9;
 	gpu_cmd_image_barrier(f->cmd, f->image, VK_IMAGE_ASPECT_COLOR_BIT, VK_IMAGE_LAYOUT_UNDEFINED,
 	                      VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL);
 	return CV_OK;

@@ -76,7 +76,7 @@ enum cv_result app_run(struct gpu_context *ctx, struct presenter *p, struct app_
 	struct render_attachments attachments = {0};
 	struct render_target_desc prepared = {0};
 	struct gpu_buffer view_buffers[RENDER_MAX_VIEWS] = {0}; /* one per pass */
-	double started = cv_time_now();
+	double started = cv_time_now(), first_time = 0;
 	uint64_t drawn = 0;
 	enum cv_result r = render_view_buffer_init(ctx, &view_buffers[0]);
 	if (r == CV_OK) r = render_view_buffer_init(ctx, &view_buffers[1]);
@@ -90,7 +90,10 @@ enum cv_result app_run(struct gpu_context *ctx, struct presenter *p, struct app_
 			uint32_t n = p->poll_input(p, inputs, 64);
 			for (uint32_t i = 0; i < n; i++) scene->input(scene, &inputs[i]);
 		}
-		float time_s = desc->fixed_fps > 0 ? (float)drawn / desc->fixed_fps : (float)(cv_time_now() - started);
+		/* A headset predicts when the frame will be shown: poses and playback use that time, not now. */
+		double now = f.display_time_s > 0 ? f.display_time_s : cv_time_now();
+		if (drawn == 0) first_time = now;
+		float time_s = desc->fixed_fps > 0 ? (float)drawn / desc->fixed_fps : (float)(now - first_time);
 		struct render_views views;
 		frame_views(scene, &f, time_s, desc->ipd > 0 ? desc->ipd : 0.064f, &views);
 		r = match_target(ctx, scene, &attachments, &prepared, &f, samples);

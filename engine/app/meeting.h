@@ -75,6 +75,8 @@ void app_meeting_input(struct app_scene *scene, const struct meeting_input *inpu
 void app_meeting_stats(const struct app_scene *scene, struct app_meeting_stats *out);
 double app_meeting_time(const struct app_scene *scene);
 bool app_meeting_paused(const struct app_scene *scene);
+/* The last frame's viewer: centre eye and looking direction, in the meeting's world (table centre at the origin). */
+void app_meeting_viewer(const struct app_scene *scene, vec3 eye, vec3 forward);
 /* The highlighted participant (-1: none), and participant i's place round the table (radians from the free seat). */
 int32_t app_meeting_selected(const struct app_scene *scene);
 float app_meeting_seat_angle(const struct app_scene *scene, uint32_t participant);

@@ -37,6 +37,7 @@ struct present_frame {
 	const struct render_views *views; /* the eyes' views from the presenter (a headset), or NULL: the scene's camera */
 	bool views_floor_level; /* the views' space has its origin on the floor (OpenXR STAGE), else at head height */
 	const struct present_user *user;  /* a headset user's hands, or NULL */
+	double display_time_s;  /* when the frame will be shown (a headset's prediction, seconds), or 0: now */
 	uint64_t index;
 	bool skip;            /* nothing to draw this time (window minimised): the loop skips the frame */
 };

@@ -81,6 +81,9 @@ struct meeting_scene {
 		float grab_angle, seat_start;
 	} hand_state[2];
 	float seat_offset[MEET_MAX_PARTICIPANTS]; /* radians added to a participant's place round the table */
+	mat4 recenter;       /* tracking space -> tracking space with the user's head at the origin, facing -z */
+	double both_since;   /* both hands pinching since (display time), < 0: not both */
+	vec3 eye_world, forward_world; /* the viewer's centre eye this frame */
 	/* timing */
 	struct gpu_timer timers[TIMERS];
 	bool timer_written[TIMERS];
@@ -334,6 +337,7 @@ static void meeting_stage(struct app_scene *s, bool floor_level, mat4 world_from
 	glm_mat4_copy(seat, world_from_stage);
 	glm_rotate_y(world_from_stage, (float)M_PI, world_from_stage);
 	if (floor_level) world_from_stage[3][1] = 0.0f;
+	glm_mat4_mul(world_from_stage, m->recenter, world_from_stage);
 	glm_mat4_copy(world_from_stage, m->world_from_stage);
 }
 
@@ -366,9 +370,33 @@ static int32_t pick_participant(const struct meeting_scene *m, const vec3 origin
 /* A headset user's hands act on the meeting: pinch at a participant selects them; a fist (grab) moves the selected
  * participant round the table, three times as far as the hand goes round it; a pinch that hits nobody toggles
  * playback when held still for 0.8 s, and seeks when dragged sideways (5 s per 10 cm). */
+/* Puts the user's head, where it is now, at the free seat, facing the table. */
+static void recenter(struct meeting_scene *m)
+{
+	mat4 stage_from_world;
+	glm_mat4_inv(m->world_from_stage, stage_from_world);
+	vec3 head, forward;
+	glm_mat4_mulv3(stage_from_world, m->eye_world, 1, head);
+	glm_mat4_mulv3(stage_from_world, m->forward_world, 0, forward);
+	float yaw = atan2f(-forward[0], -forward[2]);
+	mat4 r = GLM_MAT4_IDENTITY_INIT;
+	glm_rotate_y(r, -yaw, r);
+	glm_translate(r, (vec3){-head[0], 0, -head[2]});
+	glm_mat4_copy(r, m->recenter);
+	CV_INFO("meeting: recentred on the viewer");
+}
+
 static void interact(struct meeting_scene *m)
 {
 	if (!m->has_user) return;
+	/* Both hands pinching for a second: recenter. */
+	bool both = m->user.hands[0].gestures.pinch && m->user.hands[1].gestures.pinch;
+	if (!both) m->both_since = -1;
+	else if (m->both_since < 0) m->both_since = m->display_time;
+	else if (m->display_time - m->both_since > 1.0 && !m->hand_state[0].pinch_used) {
+		recenter(m);
+		m->hand_state[0].pinch_used = m->hand_state[1].pinch_used = true;
+	}
 	for (int h = 0; h < 2; h++) {
 		const struct present_hand *ph = &m->user.hands[h];
 		struct meeting_hand_state *st = &m->hand_state[h];
@@ -399,7 +427,7 @@ static void interact(struct meeting_scene *m)
 				st->seeking = true;
 				m->feed_time = st->seek_from + sideways / 0.1f * 5.0f;
 				reanchor(m);
-			} else if (m->display_time - st->pinch_since > 0.8) {
+			} else if (m->display_time - st->pinch_since > 0.8 && !m->user.hands[!h].gestures.pinch) {
 				m->options.paused = !m->options.paused;
 				st->pinch_used = true;
 			}
@@ -609,6 +637,10 @@ static enum cv_result meeting_update(struct app_scene *s, struct gpu_context *ct
 	vec3 eye; /* one decode for a stereo pair, from the centre eye */
 	glm_vec3_copy((float *)views->view[0].eye, eye);
 	if (views->count > 1) glm_vec3_center((float *)views->view[0].eye, (float *)views->view[1].eye, eye);
+	glm_vec3_copy(eye, m->eye_world);
+	mat4 eye_to_world;
+	glm_mat4_inv((vec4 *)views->view[0].view, eye_to_world);
+	glm_vec3_negate_to(eye_to_world[2], m->forward_world);
 	for (uint32_t i = 0; i < m->feed->count; i++) CV_TRY(update_member(m, i, eye));
 	interact(m);
 
@@ -761,6 +793,13 @@ float app_meeting_seat_angle(const struct app_scene *s, uint32_t i)
 	return i < m->feed->count ? participant_angle(m, i) : 0.0f;
 }
 
+void app_meeting_viewer(const struct app_scene *s, vec3 eye, vec3 forward)
+{
+	const struct meeting_scene *m = (const struct meeting_scene *)s;
+	glm_vec3_copy((float *)m->eye_world, eye);
+	glm_vec3_copy((float *)m->forward_world, forward);
+}
+
 bool app_meeting_paused(const struct app_scene *s) { return ((const struct meeting_scene *)s)->options.paused; }
 
 static void meeting_draw(struct app_scene *s, struct gpu_context *ctx, VkCommandBuffer cmd, const struct gpu_buffer *views,
@@ -886,6 +925,8 @@ enum cv_result app_meeting_scene_create(struct meet_feed *feed, const struct app
 	if (options) m->options = *options;
 	m->camera.selected = -1;
 	m->hand_state[0].grabbed = m->hand_state[1].grabbed = -1;
+	glm_mat4_identity(m->recenter);
+	m->both_since = -1;
 	app_meeting_camera_reset(&m->camera, MEETING_CAMERA_SEAT);
 	assign_models(m);
 	enum cv_result r = load_hands(m);
