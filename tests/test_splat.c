@@ -2,7 +2,10 @@
  * (splat-scene, run by the make_splat_scenes fixture): PSNR >= 40 dB on random scenes, and the same rule
  * rejects a scene moved by 1 cm and an empty picture. Stereo: one sort from the centre eye for both eyes,
  * measured against per-eye sorting. Composition: Gaussians inside an opaque sphere of the test scene are
- * hidden by its depth, ones in front of it show. Two posed sources sort together like one scene. */
+ * hidden by its depth, ones in front of it show. Two posed sources sort together like one scene.
+ * The sample Gaussian avatar (assets/ana-gs.cavatar, decoded on the GPU) against goldens in tests/golden/gca/
+ * (front, three-quarter, two participants overlapping in depth), checked by eye; regenerate with
+ * CAVR_UPDATE_GOLDEN=1 only for an intended change, and look at them. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -351,6 +354,129 @@ static void test_splat_depth_composition(void)
 	gpu_buffer_fini(ctx, &buf);
 }
 
+/* ---- the sample Gaussian avatar ---- */
+
+static const struct cv_image_match golden_rule = {.tolerance = 8, .max_fraction = 0.005, .min_psnr_db = 40.0};
+
+struct seat {
+	vec3 position;
+	float yaw_deg;
+};
+
+/* Decodes the sample avatar at its mean code for each seat (view direction from the seat to the camera) and
+ * renders all of them, sorted together, from `eye` at 160 x 160 with 4x MSAA. */
+static enum cv_result render_avatars(const struct seat *seats, uint32_t count, const vec3 eye, const vec3 target,
+                                     bool reverse_sources, struct cv_image *out)
+{
+	char path[4096];
+	const char *src_dir = getenv("CAVR_SOURCE_DIR");
+	snprintf(path, sizeof(path), "%s/assets/ana-gs.cavatar", src_dir ? src_dir : ".");
+	struct avatar_file *file = NULL;
+	struct gca_kernels *k = NULL;
+	struct gca_model *m = NULL;
+	CV_TRY(avatar_file_open(path, &file));
+	enum cv_result r = gca_kernels_create(ctx, NULL, &k);
+	if (r == CV_OK) r = gca_model_create(ctx, k, file, &(struct avatar_model_desc){.participants = count}, &m);
+	struct render_view cam;
+	render_view_look_at(&cam, eye, target, 30.0f, 1.0f);
+	struct splat_source sources[4];
+	const struct st_tensor *mean = avatar_tensor(file, "code.mean");
+	float code[64];
+	if (r == CV_OK && (!mean || mean->count > 64 || st_tensor_to_f32(mean, code, mean->count) != CV_OK))
+		r = CV_FAIL(CV_ERROR_FORMAT, "ana-gs: no usable code.mean");
+	for (uint32_t i = 0; r == CV_OK && i < count; i++) {
+		struct splat_source *s = &sources[reverse_sources ? count - 1 - i : i];
+		glm_translate_make(s->pose, (float *)seats[i].position);
+		glm_rotate_y(s->pose, glm_rad(seats[i].yaw_deg), s->pose);
+		/* The view direction in the head frame: the camera as the head sees it. */
+		mat4 inv;
+		glm_mat4_inv(s->pose, inv);
+		vec3 local;
+		glm_mat4_mulv3(inv, (float *)eye, 1.0f, local);
+		r = gca_model_set_input(m, i, code, mean->count, local);
+		struct gca_outputs o;
+		gca_model_outputs(m, i, &o);
+		s->gaussians = o.gaussians;
+		s->offset = o.offset;
+		s->count = o.count;
+	}
+	VkCommandBuffer cmd;
+	if (r == CV_OK) r = gpu_cmd_begin(ctx, &cmd);
+	if (r == CV_OK) {
+		r = gca_model_record(ctx, m, cmd, count, NULL);
+		enum cv_result s = gpu_cmd_submit_wait(ctx, cmd);
+		if (r == CV_OK) r = s;
+	}
+	const float clear[4] = {0.18f, 0.2f, 0.24f, 1.0f};
+	struct frame f = {.width = 160, .height = 160, .samples = VK_SAMPLE_COUNT_4_BIT, .sources = sources,
+	                  .source_count = count, .sort_view = &cam, .eyes = &cam, .eye_count = 1, .clear = clear};
+	if (r == CV_OK) r = render(&f, out);
+	gca_model_destroy(ctx, &m);
+	gca_kernels_destroy(ctx, &k);
+	avatar_file_destroy(&file);
+	return r;
+}
+
+/* Compares with tests/golden/gca/NAME.png (written first with CAVR_UPDATE_GOLDEN=1). */
+static void check_golden(const char *name, const struct cv_image *img)
+{
+	char path[4096];
+	const char *src = getenv("CAVR_SOURCE_DIR");
+	snprintf(path, sizeof(path), "%s/tests/golden/gca/%s.png", src ? src : ".", name);
+	save(name, img);
+	const char *update = getenv("CAVR_UPDATE_GOLDEN");
+	if (update && update[0] == '1') {
+		CHECK(cv_image_save_png(path, img) == CV_OK);
+		printf("wrote %s: look at it before committing\n", path);
+	}
+	struct cv_image golden = {0};
+	if (cv_image_load_png(path, &golden) != CV_OK) {
+		CHECK_MSG(false, "no golden %s; render one with CAVR_UPDATE_GOLDEN=1 and look at it", path);
+		return;
+	}
+	CHECK(cv_image_match(img, &golden, &golden_rule, name) == CV_OK);
+	/* The rule rejects the golden with a darkened 16 x 16 block in the middle of the face. */
+	for (uint32_t y = 72; y < 88; y++)
+		for (uint32_t x = 72; x < 88; x++)
+			for (int c = 0; c < 3; c++) golden.pixels[(y * golden.width + x) * 4 + c] /= 2;
+	CHECK(cv_image_match(img, &golden, &golden_rule, "golden with a darkened block (expected to differ)") ==
+	      CV_ERROR_MISMATCH);
+	cv_image_fini(&golden);
+}
+
+static void test_gaussian_avatar_golden(void)
+{
+	const struct seat head = {{0, 0, 0}, 0};
+	struct cv_image front = {0}, three_quarter = {0};
+	float a = glm_rad(40.0f);
+	CHECK(render_avatars(&head, 1, (vec3){0, 0.0f, 0.6f}, (vec3){0, -0.02f, 0}, false, &front) == CV_OK);
+	CHECK(render_avatars(&head, 1, (vec3){0.6f * sinf(a), 0.0f, 0.6f * cosf(a)}, (vec3){0, -0.02f, 0}, false,
+	                     &three_quarter) == CV_OK);
+	if (!front.pixels || !three_quarter.pixels) return;
+	check_golden("ana_gs_front", &front);
+	check_golden("ana_gs_three_quarter", &three_quarter);
+	/* The two views are different pictures under the same rule. */
+	CHECK(cv_image_match(&three_quarter, &front, &golden_rule, "three-quarter against front (expected to differ)") ==
+	      CV_ERROR_MISMATCH);
+	cv_image_fini(&front);
+	cv_image_fini(&three_quarter);
+}
+
+/* Two participants of the same Gaussian avatar, one 0.25 m behind and beside the other so they overlap on
+ * screen: one sort across both draws the same picture whichever order the sources come in. */
+static void test_gaussian_two_participants(void)
+{
+	const struct seat seats[2] = {{{-0.05f, 0, 0}, 20.0f}, {{0.07f, 0.02f, -0.25f}, -15.0f}};
+	struct cv_image one = {0}, other = {0};
+	CHECK(render_avatars(seats, 2, (vec3){0, 0.0f, 0.7f}, (vec3){0, -0.02f, -0.1f}, false, &one) == CV_OK);
+	CHECK(render_avatars(seats, 2, (vec3){0, 0.0f, 0.7f}, (vec3){0, -0.02f, -0.1f}, true, &other) == CV_OK);
+	if (!one.pixels || !other.pixels) return;
+	check_golden("ana_gs_two", &one);
+	CHECK_MSG(psnr(&one, &other) >= 60.0, "source order changed the picture (%.1f dB)", psnr(&one, &other));
+	cv_image_fini(&one);
+	cv_image_fini(&other);
+}
+
 int main(int argc, char **argv)
 {
 	dir = argc > 1 ? argv[1] : "splats";
@@ -359,6 +485,8 @@ int main(int argc, char **argv)
 	RUN(test_splat_two_sources);
 	RUN(test_splat_stereo);
 	RUN(test_splat_depth_composition);
+	RUN(test_gaussian_avatar_golden);
+	RUN(test_gaussian_two_participants);
 	uint32_t messages = ctx->validation_messages;
 	gpu_context_destroy(&ctx);
 	CHECK_MSG(messages == 0, "%u validation messages", messages);
