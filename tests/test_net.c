@@ -806,8 +806,22 @@ static void test_join_and_timeout(void)
 	/* Bounds with room for a loaded machine: reconnecting after NET_FREEZE_MS plus the delay, left at the timeout. */
 	CHECK_MSG(reconnecting_at > 0.6 && reconnecting_at < 1.5, "reconnecting after %.3f s", reconnecting_at);
 	CHECK_MSG(left_at > 1.9 && left_at < 2.7, "left after %.3f s", left_at);
-	/* It comes back (a restart: a new epoch): seated again. */
+	/* The same run speaks again: its next announce seats it again, and a key frame request restarts its stream. */
+	start = cv_time_now();
+	bool resumed = false;
+	while (cv_time_now() - start < 2.0 && !resumed) {
+		sender_step(&s);
+		CHECK(feed->update(feed, 0) == CV_OK);
+		resumed = feed->count == 1 && feed->participants[0].status == MEET_ACTIVE;
+		sleep_ms(2);
+	}
+	CHECK_MSG(resumed, "back after a timeout: status %d", feed->participants[0].status);
+	printf("  back %.0f ms after its timeout\n", (cv_time_now() - start) * 1000);
+	/* A goodbye is final for that run; a new run (a restart: a new epoch) is seated again. */
 	sender_destroy(&s);
+	sleep_ms(20);
+	CHECK(feed->update(feed, 0) == CV_OK);
+	CHECK(feed->participants[0].status == MEET_LEFT);
 	char receiver[96];
 	addr_text(net_receiver_local(r), receiver, sizeof(receiver));
 	CHECK(sender_create(&s, 3, 2, receiver, NULL, 0));

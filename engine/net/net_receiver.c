@@ -42,6 +42,7 @@ struct state {
 
 struct peer {
 	bool used, left;
+	uint64_t left_epoch;       /* left: announces of later epochs bring it back */
 	uint32_t id;
 	struct net_replay replay;
 	struct net_addr addr;
@@ -274,15 +275,17 @@ static void on_announce(struct net_receiver *r, struct peer *p, uint32_t index, 
 
 static void release_due(struct net_receiver *r, struct peer *p, uint32_t index, int64_t due, int64_t now);
 
-static void leave(struct net_receiver *r, struct peer *p, uint32_t index, int64_t now, const char *why)
+static void leave(struct net_receiver *r, struct peer *p, uint32_t index, int64_t now, bool timeout)
 {
 	if (p->left) return;
 	/* What is still buffered goes out first (to a recorder, and the last decoded state stays valid). */
 	if (p->resolved) release_due(r, p, index, INT64_MAX, now);
 	p->left = true;
+	/* A goodbye ends this run for good; a timeout lets the same run come back with its next announce. */
+	p->left_epoch = timeout ? p->replay.epoch - 1 : p->replay.epoch;
 	r->parts[index].status = MEET_LEFT;
 	reset_stream(r, p);
-	CV_INFO("net: participant %u '%s' %s", p->id, p->announce.name, why);
+	CV_INFO("net: participant %u '%s' %s", p->id, p->announce.name, timeout ? "timed out" : "left");
 	emit(r, NET_EVENT_LEAVE, index, NULL, 0, now);
 }
 
@@ -599,40 +602,38 @@ static void input_at(struct net_receiver *r, const uint8_t *datagram, size_t siz
 		r->st.unknown_sender++;
 		return;
 	}
+	bool joined = false;
+	if (p) {
+		/* Replays are refused before anything else of theirs is looked at. */
+		enum net_replay_verdict v = net_replay_check(&p->replay, h.epoch, h.sequence);
+		if (v == NET_REPLAY_DUPLICATE || v == NET_REPLAY_OLD) {
+			r->st.replayed++;
+			return;
+		}
+		if (v == NET_REPLAY_NEW_EPOCH) reset_stream(r, p); /* the sender restarted: its stream starts over */
+		/* Gone participants come back by announcing: after a goodbye only from a later run, after a timeout from
+		 * the same run too. Stragglers are not shown (a second goodbye is not worth counting). */
+		if (p->left && (h.type != NET_ANNOUNCE || h.epoch <= p->left_epoch)) {
+			if (h.type != NET_LEAVE) r->st.unknown_sender++;
+			return;
+		}
+	}
 	struct net_announce a;
 	if (h.type == NET_ANNOUNCE && net_announce_parse(body, body_size, &a) != CV_OK) {
 		r->st.malformed++;
 		return;
 	}
-	bool joined = false;
 	if (!p) {
 		p = new_peer(r, h.sender, &index);
 		if (!p) {
 			r->st.table_full++;
 			return;
 		}
+		net_replay_check(&p->replay, h.epoch, h.sequence); /* a fresh window: accepted */
 		joined = true;
-	}
-	enum net_replay_verdict v = net_replay_check(&p->replay, h.epoch, h.sequence);
-	if (v == NET_REPLAY_DUPLICATE || v == NET_REPLAY_OLD) {
-		r->st.replayed++; /* never for a new seat: its window is fresh */
-		return;
-	}
-	if (v == NET_REPLAY_NEW_EPOCH) {
-		/* The sender restarted: its stream starts over; after leaving it must announce again. */
-		reset_stream(r, p);
-		if (p->left && h.type != NET_ANNOUNCE) {
-			r->st.unknown_sender++;
-			return;
-		}
-		if (p->left) {
-			p->left = false;
-			joined = true;
-		}
 	} else if (p->left) {
-		/* It said goodbye; stragglers of that run are not shown (its second goodbye is not worth counting). */
-		if (h.type != NET_LEAVE) r->st.unknown_sender++;
-		return;
+		p->left = false;
+		joined = true;
 	}
 	p->addr = *from;
 	p->last_heard_us = now;
@@ -647,7 +648,7 @@ static void input_at(struct net_receiver *r, const uint8_t *datagram, size_t siz
 		break;
 	case NET_LEAVE:
 		if (body_size) r->st.malformed++;
-		else leave(r, p, index, now, "left");
+		else leave(r, p, index, now, false);
 		break;
 	case NET_FRAME:
 		if (net_fragment_parse(body, body_size, &f) != CV_OK) r->st.malformed++;
@@ -765,7 +766,7 @@ enum cv_result net_receiver_update(struct net_receiver *r)
 	for (uint32_t i = 0; i < r->count; i++) {
 		struct peer *p = &r->peers_of[i];
 		if (!p->used) continue;
-		if (!p->left && now - p->last_heard_us > (int64_t)timeout * 1000) leave(r, p, i, now, "timed out");
+		if (!p->left && now - p->last_heard_us > (int64_t)timeout * 1000) leave(r, p, i, now, true);
 		for (int k = 0; k < NET_REASSEMBLY_SLOTS; k++)
 			if (p->partials[k].used && now - p->partials[k].started_us > NET_REASSEMBLY_TIMEOUT_MS * 1000) {
 				free_partial(r, p, &p->partials[k]);
