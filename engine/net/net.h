@@ -40,7 +40,9 @@
  * point. Concealment of a gap: poses extrapolated and the code held for NET_HOLD_MS, then the code fades to
  * the avatar's neutral code (code.mean) until NET_FREEZE_MS, after which the neutral face is frozen and the
  * participant is MEET_RECONNECTING. No authenticated datagram for the leave timeout (or a LEAVE message):
- * MEET_LEFT.
+ * MEET_LEFT; after a timeout the participant's next announce seats it again, after a LEAVE only a later run
+ * (epoch) of it can. Senders announce every NET_ANNOUNCE_MS, and at once (with a key frame) to a receiver that
+ * says HELLO, so a receiver joining mid-meeting shows everyone within a second.
  *
  * Threads: none; every object is used from one thread. */
 #ifndef CAVR_NET_H
