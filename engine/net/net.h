@@ -195,7 +195,7 @@ struct net_sender_desc {
 	const char *listen;          /* "ADDR:PORT" to bind; NULL: an ephemeral port */
 	const char *const *peers;    /* receivers ("ADDR:PORT"); more join by sending HELLO */
 	size_t peer_count;
-	uint32_t participant;        /* the id in the codec packets */
+	uint32_t participant;        /* the id in the codec packets, below 2^31 */
 	const char *name;            /* display name */
 	const char *avatar_file;     /* avatar file name receivers look for */
 	uint8_t avatar_hash[SESSION_HASH_SIZE];

@@ -62,6 +62,8 @@ enum cv_result net_sender_create(const struct net_sender_desc *desc, struct net_
 	*out = NULL;
 	if (!desc || !desc->latent || desc->latent > CODEC_MAX_LATENT)
 		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "net sender: latent size 1..%d needed", CODEC_MAX_LATENT);
+	if (desc->participant & 0x80000000u)
+		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "net sender: participant ids are below 2^31 (receivers use the rest)");
 	if (desc->peer_count > NET_MAX_DESTINATIONS)
 		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "net sender: at most %d peers", NET_MAX_DESTINATIONS);
 	struct net_sender *s = calloc(1, sizeof(*s));
