@@ -118,6 +118,9 @@ enum cv_result gpu_buffer_view_create(struct gpu_context *ctx, const struct gpu_
 /* Copies through a staging buffer when the buffer is not host-visible; waits for completion. */
 enum cv_result gpu_buffer_write(struct gpu_context *ctx, struct gpu_buffer *buf, VkDeviceSize offset,
                                 const void *data, VkDeviceSize size);
+/* A device-local buffer made and filled with `data` in one go (static meshes). */
+enum cv_result gpu_buffer_upload(struct gpu_context *ctx, struct gpu_buffer *buf, VkBufferUsageFlags usage,
+                                 const void *data, VkDeviceSize size, const char *name);
 enum cv_result gpu_buffer_read(struct gpu_context *ctx, struct gpu_buffer *buf, VkDeviceSize offset,
                                void *data, VkDeviceSize size);
 

@@ -122,6 +122,13 @@ static enum cv_result staged_copy(struct gpu_context *ctx, struct gpu_buffer *bu
 	return r;
 }
 
+enum cv_result gpu_buffer_upload(struct gpu_context *ctx, struct gpu_buffer *buf, VkBufferUsageFlags usage,
+                                 const void *data, VkDeviceSize size, const char *name)
+{
+	CV_TRY(gpu_buffer_init(ctx, buf, &(struct gpu_buffer_desc){.size = size, .usage = usage, .name = name}));
+	return gpu_buffer_write(ctx, buf, 0, data, size);
+}
+
 enum cv_result gpu_buffer_write(struct gpu_context *ctx, struct gpu_buffer *buf, VkDeviceSize offset,
                                 const void *data, VkDeviceSize size)
 {

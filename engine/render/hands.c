@@ -60,15 +60,10 @@ static enum cv_result upload_meshes(struct gpu_context *ctx, struct render_hands
 		io += m->index_count;
 	}
 	if (r == CV_OK)
-		r = gpu_buffer_init(ctx, &h->vertices, &(struct gpu_buffer_desc){.size = vertices * sizeof(*v),
-		                                                                 .usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
-		                                                                 .name = "hand vertices"});
+		r = gpu_buffer_upload(ctx, &h->vertices, VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, v, vertices * sizeof(*v), "hand vertices");
 	if (r == CV_OK)
-		r = gpu_buffer_init(ctx, &h->indices, &(struct gpu_buffer_desc){.size = indices * sizeof(uint32_t),
-		                                                                .usage = VK_BUFFER_USAGE_INDEX_BUFFER_BIT,
-		                                                                .name = "hand indices"});
-	if (r == CV_OK) r = gpu_buffer_write(ctx, &h->vertices, 0, v, h->vertices.size);
-	if (r == CV_OK) r = gpu_buffer_write(ctx, &h->indices, 0, idx, h->indices.size);
+		r = gpu_buffer_upload(ctx, &h->indices, VK_BUFFER_USAGE_INDEX_BUFFER_BIT, idx, indices * sizeof(uint32_t),
+		                      "hand indices");
 	free(v);
 	free(idx);
 	return r;

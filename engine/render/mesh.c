@@ -1,5 +1,6 @@
 /* Building simple lit meshes on the CPU: the test scene and the meeting room are made of these. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "mesh.h"
@@ -89,4 +90,16 @@ void mesh_build_cylinder(struct mesh_builder *m, const float color[3], int segme
 			m->index_count += 3;
 		}
 	}
+}
+
+enum cv_result mesh_upload(struct gpu_context *ctx, const struct mesh_builder *m, struct gpu_buffer *vertices,
+                           struct gpu_buffer *indices, const char *name)
+{
+	char label[128];
+	snprintf(label, sizeof(label), "%s vertices", name);
+	CV_TRY(gpu_buffer_upload(ctx, vertices, VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, m->vertices,
+	                         m->vertex_count * sizeof(struct mesh_vertex), label));
+	snprintf(label, sizeof(label), "%s indices", name);
+	return gpu_buffer_upload(ctx, indices, VK_BUFFER_USAGE_INDEX_BUFFER_BIT, m->indices, m->index_count * sizeof(uint32_t),
+	                         label);
 }

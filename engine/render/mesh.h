@@ -7,6 +7,8 @@
 
 #include <cglm/cglm.h>
 
+#include "gpu/gpu.h"
+
 struct mesh_vertex {
 	float position[3], normal[3], color[3];
 };
@@ -25,5 +27,9 @@ void mesh_build_cube(struct mesh_builder *m, const float color[3]);
 void mesh_build_sphere(struct mesh_builder *m, const float color[3], int rings, int segments);
 /* Capped cylinder of radius 0.5 along y from -0.5 to 0.5 (4 * (segments + 1) + 2 vertices, 12 * segments indices). */
 void mesh_build_cylinder(struct mesh_builder *m, const float color[3], int segments);
+
+/* The built mesh into a vertex and an index buffer ("NAME vertices", "NAME indices"). */
+enum cv_result mesh_upload(struct gpu_context *ctx, const struct mesh_builder *m, struct gpu_buffer *vertices,
+                           struct gpu_buffer *indices, const char *name);
 
 #endif

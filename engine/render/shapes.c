@@ -60,20 +60,11 @@ enum cv_result render_shapes_create(struct gpu_context *ctx, const struct render
 		.cull_mode = VK_CULL_MODE_BACK_BIT,
 		.view_mask = target->view_count > 1 ? (1u << target->view_count) - 1 : 0,
 	});
-	if (r == CV_OK)
-		r = gpu_buffer_init(ctx, &s->vertices, &(struct gpu_buffer_desc){
-			.size = m.vertex_count * sizeof(struct mesh_vertex), .usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
-			.name = "shape vertices"});
-	if (r == CV_OK)
-		r = gpu_buffer_init(ctx, &s->indices, &(struct gpu_buffer_desc){
-			.size = m.index_count * sizeof(uint32_t), .usage = VK_BUFFER_USAGE_INDEX_BUFFER_BIT,
-			.name = "shape indices"});
+	if (r == CV_OK) r = mesh_upload(ctx, &m, &s->vertices, &s->indices, "shape");
 	if (r == CV_OK)
 		r = gpu_buffer_init(ctx, &s->instances, &(struct gpu_buffer_desc){
 			.size = RENDER_MAX_SHAPES * sizeof(struct render_shape_instance),
 			.usage = VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT, .name = "shape instances"});
-	if (r == CV_OK) r = gpu_buffer_write(ctx, &s->vertices, 0, m.vertices, s->vertices.size);
-	if (r == CV_OK) r = gpu_buffer_write(ctx, &s->indices, 0, m.indices, s->indices.size);
 	free(m.vertices);
 	free(m.indices);
 	if (r != CV_OK) {

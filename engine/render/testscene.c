@@ -96,19 +96,10 @@ enum cv_result render_testscene_create(struct gpu_context *ctx, const struct ren
 		.cull_mode = VK_CULL_MODE_BACK_BIT,
 		.view_mask = target->view_count > 1 ? (1u << target->view_count) - 1 : 0,
 	});
-	if (r == CV_OK)
-		r = gpu_buffer_init(ctx, &s->vertices, &(struct gpu_buffer_desc){
-			.size = m.vertex_count * sizeof(struct mesh_vertex), .usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
-			.name = "test scene vertices"});
-	if (r == CV_OK)
-		r = gpu_buffer_init(ctx, &s->indices, &(struct gpu_buffer_desc){
-			.size = m.index_count * sizeof(uint32_t), .usage = VK_BUFFER_USAGE_INDEX_BUFFER_BIT,
-			.name = "test scene indices"});
+	if (r == CV_OK) r = mesh_upload(ctx, &m, &s->vertices, &s->indices, "test scene");
 	if (r == CV_OK)
 		r = gpu_buffer_init(ctx, &s->models, &(struct gpu_buffer_desc){
 			.size = 4 * sizeof(mat4), .usage = VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT, .name = "test scene models"});
-	if (r == CV_OK) r = gpu_buffer_write(ctx, &s->vertices, 0, m.vertices, s->vertices.size);
-	if (r == CV_OK) r = gpu_buffer_write(ctx, &s->indices, 0, m.indices, s->indices.size);
 	free(m.vertices);
 	free(m.indices);
 	if (r != CV_OK) {
