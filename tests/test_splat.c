@@ -354,6 +354,47 @@ static void test_splat_depth_composition(void)
 	gpu_buffer_fini(ctx, &buf);
 }
 
+/* Sources the renderer cannot take are refused before anything is recorded. */
+static void test_splat_bad_inputs(void)
+{
+	struct gca_gaussian g[4] = {0};
+	struct gpu_buffer buf = {0};
+	CHECK(upload(g, 4, &buf) == CV_OK);
+	const struct render_target_desc target = {.format = FORMAT, .samples = VK_SAMPLE_COUNT_1_BIT, .view_count = 1};
+	struct splat_renderer *sr = NULL;
+	CHECK(splat_renderer_create(ctx, &target, 0, &sr) == CV_ERROR_INVALID_ARGUMENT);
+	CHECK(splat_renderer_create(ctx, &target, 6, &sr) == CV_OK);
+	struct render_view cam;
+	render_view_look_at(&cam, (vec3){0, 0, 1}, (vec3){0, 0, 0}, 45.0f, 1.0f);
+	struct splat_source src[SPLAT_MAX_SOURCES + 1];
+	for (int i = 0; i <= SPLAT_MAX_SOURCES; i++) {
+		src[i] = (struct splat_source){.gaussians = &buf, .count = 0};
+		glm_mat4_identity(src[i].pose);
+	}
+	VkCommandBuffer cmd;
+	if (sr && gpu_cmd_begin(ctx, &cmd) == CV_OK) {
+		CHECK(splat_cmd_prepare(ctx, cmd, sr, src, SPLAT_MAX_SOURCES + 1, &cam, NULL, 0) == CV_ERROR_INVALID_ARGUMENT);
+		src[0].count = 4;
+		src[1].count = 4; /* 8 Gaussians for a renderer of 6 */
+		CHECK(splat_cmd_prepare(ctx, cmd, sr, src, 2, &cam, NULL, 0) == CV_ERROR_INVALID_ARGUMENT);
+		src[1] = src[0];
+		src[1].offset = 32; /* not a whole Gaussian */
+		src[1].count = 1;
+		CHECK(splat_cmd_prepare(ctx, cmd, sr, src, 2, &cam, NULL, 0) == CV_ERROR_INVALID_ARGUMENT);
+		src[1].offset = 3 * sizeof(struct gca_gaussian); /* runs past the buffer's end */
+		src[1].count = 2;
+		CHECK(splat_cmd_prepare(ctx, cmd, sr, src, 2, &cam, NULL, 0) == CV_ERROR_INVALID_ARGUMENT);
+		src[1].count = 1;
+		CHECK(splat_cmd_prepare(ctx, cmd, sr, src, 2, &cam, NULL, 0) == CV_OK);
+		CHECK(gpu_cmd_submit_wait(ctx, cmd) == CV_OK);
+		/* Zero-opacity Gaussians are culled: nothing to draw. */
+		uint32_t visible = 99;
+		CHECK(splat_visible_count(ctx, sr, &visible) == CV_OK && visible == 0);
+	}
+	splat_renderer_destroy(ctx, &sr);
+	gpu_buffer_fini(ctx, &buf);
+}
+
 /* ---- the sample Gaussian avatar ---- */
 
 static const struct cv_image_match golden_rule = {.tolerance = 8, .max_fraction = 0.005, .min_psnr_db = 40.0};
@@ -485,6 +526,7 @@ int main(int argc, char **argv)
 	RUN(test_splat_two_sources);
 	RUN(test_splat_stereo);
 	RUN(test_splat_depth_composition);
+	RUN(test_splat_bad_inputs);
 	RUN(test_gaussian_avatar_golden);
 	RUN(test_gaussian_two_participants);
 	uint32_t messages = ctx->validation_messages;
