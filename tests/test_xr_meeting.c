@@ -13,6 +13,7 @@
 #include "app/app.h"
 #include "meet/meet.h"
 #include "test.h"
+#include "simxr.h"
 #include "xr.h"
 
 #define FRAMES 350
@@ -83,6 +84,13 @@ static void test_meeting_in_headset(void)
 	          fabsf(app_meeting_seat_angle(scene, 0) - (float)M_PI / 2) < 1e-5f, "ana moved");
 	/* The session was lost at 6 s and cavr made a second one, then played to the end. */
 	CHECK_MSG(xr_presenter_sessions(p) == 2, "%u sessions", xr_presenter_sessions(p));
+	/* Every drawn frame of the second session went with both eyes' depth (XR_KHR_composition_layer_depth); the
+	 * session's first frames, before it is visible, end without layers. */
+	struct simxr_stats sx;
+	CHECK(simxr_get_stats(&sx) == 0);
+	printf("second session: %llu frames ended, %llu views with depth\n", (unsigned long long)sx.frames_ended,
+	       (unsigned long long)sx.depth_views);
+	CHECK(sx.frames_ended > 100 && sx.depth_views % 2 == 0 && sx.depth_views >= 2 * (sx.frames_ended - 3));
 	CHECK(fabs(app_meeting_time(scene) - (5.0 + (FRAMES - 1) / 30.0)) < 0.2);
 	/* Both hands pinched from 10.2 s: the head, turned 12 degrees and 0 m off the seat, is recentred there. */
 	vec3 eye, forward;

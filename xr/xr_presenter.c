@@ -8,6 +8,16 @@
 #include "xr_internal.h"
 
 #define MAX_IMAGES 8
+#define XR_NEAR_M 0.05f /* the eyes' near and far planes, metres */
+#define XR_FAR_M 100.0f
+
+/* One stereo swapchain (colour or depth): 2 layers, one per eye, with views of both layers and of each. */
+struct xr_chain {
+	XrSwapchain handle;
+	uint32_t count, index;
+	VkImage images[MAX_IMAGES];
+	VkImageView array_views[MAX_IMAGES], layer_views[MAX_IMAGES][2];
+};
 
 struct xr_presenter {
 	struct presenter base;
@@ -16,7 +26,6 @@ struct xr_presenter {
 	XrSystemId system;
 	XrSession session;
 	XrSpace space;
-	XrSwapchain swapchain;
 	XrSessionState state;
 	bool running, quit, has_hand_tracking;
 	struct gpu_instance_plan instance_plan;
@@ -24,9 +33,8 @@ struct xr_presenter {
 	VkInstance vk_instance;
 	VkDevice vk_device;
 	struct gpu_context *ctx;
-	uint32_t image_count, image_index;
-	VkImage images[MAX_IMAGES];
-	VkImageView array_views[MAX_IMAGES], layer_views[MAX_IMAGES][2];
+	struct xr_chain color, depth; /* depth: when the runtime takes depth (XR_KHR_composition_layer_depth) */
+	bool has_depth_ext;
 	VkExtent2D extent;
 	VkFormat format;
 	VkCommandBuffer cmd;
@@ -104,12 +112,14 @@ static enum cv_result create_instance(struct xr_presenter *x)
 	bool vulkan2 = has_xr_extension(ext, n, XR_KHR_VULKAN_ENABLE2_EXTENSION_NAME);
 	x->has_hand_tracking = has_xr_extension(ext, n, XR_EXT_HAND_TRACKING_EXTENSION_NAME);
 	x->has_debug_utils = has_xr_extension(ext, n, XR_EXT_DEBUG_UTILS_EXTENSION_NAME);
+	x->has_depth_ext = has_xr_extension(ext, n, XR_KHR_COMPOSITION_LAYER_DEPTH_EXTENSION_NAME);
 	free(ext);
 	XR_TRY(x, xr);
 	if (!vulkan2) return CV_FAIL(CV_ERROR_UNSUPPORTED, "the OpenXR runtime lacks XR_KHR_vulkan_enable2, which cavr needs");
 	if (!x->has_hand_tracking) CV_INFO("xr: the runtime has no XR_EXT_hand_tracking; controllers only");
-	const char *enabled[3] = {XR_KHR_VULKAN_ENABLE2_EXTENSION_NAME};
+	const char *enabled[4] = {XR_KHR_VULKAN_ENABLE2_EXTENSION_NAME};
 	uint32_t count = 1;
+	if (x->has_depth_ext) enabled[count++] = XR_KHR_COMPOSITION_LAYER_DEPTH_EXTENSION_NAME;
 	if (x->has_hand_tracking) enabled[count++] = XR_EXT_HAND_TRACKING_EXTENSION_NAME;
 	if (x->has_debug_utils) enabled[count++] = XR_EXT_DEBUG_UTILS_EXTENSION_NAME;
 	XrInstanceCreateInfo ci = {
@@ -223,6 +233,67 @@ static VkFormat pick_format(const int64_t *formats, uint32_t n)
 	return VK_FORMAT_UNDEFINED;
 }
 
+static enum cv_result create_chain(struct xr_presenter *x, struct xr_chain *c, VkFormat format, bool depth)
+{
+	XrSwapchainCreateInfo sci = {
+		.type = XR_TYPE_SWAPCHAIN_CREATE_INFO,
+		/* transfer-dst: eye-by-eye drawing copies each resolved eye into its layer (see app/loop.c) */
+		.usageFlags = depth ? XR_SWAPCHAIN_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT
+		                    : XR_SWAPCHAIN_USAGE_COLOR_ATTACHMENT_BIT | XR_SWAPCHAIN_USAGE_TRANSFER_DST_BIT,
+		.format = format,
+		.sampleCount = 1,
+		.width = x->extent.width,
+		.height = x->extent.height,
+		.faceCount = 1,
+		.arraySize = 2,
+		.mipCount = 1,
+	};
+	XR_TRY(x, xrCreateSwapchain(x->session, &sci, &c->handle));
+	uint32_t n = 0;
+	XR_TRY(x, xrEnumerateSwapchainImages(c->handle, 0, &n, NULL));
+	if (n > MAX_IMAGES) return CV_FAIL(CV_ERROR_UNSUPPORTED, "swapchain of %u images (at most %d)", n, MAX_IMAGES);
+	XrSwapchainImageVulkanKHR images[MAX_IMAGES];
+	for (uint32_t i = 0; i < n; i++) images[i] = (XrSwapchainImageVulkanKHR){.type = XR_TYPE_SWAPCHAIN_IMAGE_VULKAN_KHR};
+	XR_TRY(x, xrEnumerateSwapchainImages(c->handle, n, &n, (XrSwapchainImageBaseHeader *)images));
+	VkImageAspectFlags aspect = depth ? VK_IMAGE_ASPECT_DEPTH_BIT : VK_IMAGE_ASPECT_COLOR_BIT;
+	for (uint32_t i = 0; i < n; i++) {
+		c->images[i] = images[i].image;
+		c->count = i + 1;
+		struct gpu_image img = {.image = images[i].image, .aspect = aspect, .layers = 2};
+		VkImageViewCreateInfo vi = {
+			.sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO,
+			.image = images[i].image,
+			.viewType = VK_IMAGE_VIEW_TYPE_2D_ARRAY,
+			.format = format,
+			.subresourceRange = {aspect, 0, 1, 0, 2},
+		};
+		GPU_TRY(vkCreateImageView(x->vk_device, &vi, NULL, &c->array_views[i]));
+		for (uint32_t e = 0; e < 2; e++)
+			CV_TRY(gpu_image_view_create(x->ctx, &img, format, 0, 1, e, depth ? "xr eye depth" : "xr eye",
+			                             &c->layer_views[i][e]));
+	}
+	return CV_OK;
+}
+
+static void destroy_chain(struct xr_presenter *x, struct xr_chain *c)
+{
+	for (uint32_t i = 0; i < c->count; i++) {
+		vkDestroyImageView(x->vk_device, c->array_views[i], NULL);
+		for (int e = 0; e < 2; e++) vkDestroyImageView(x->vk_device, c->layer_views[i][e], NULL);
+	}
+	if (c->handle) xrDestroySwapchain(c->handle);
+	*c = (struct xr_chain){0};
+}
+
+static enum cv_result acquire(struct xr_presenter *x, struct xr_chain *c)
+{
+	XR_TRY(x, xrAcquireSwapchainImage(c->handle, &(XrSwapchainImageAcquireInfo){.type = XR_TYPE_SWAPCHAIN_IMAGE_ACQUIRE_INFO},
+	                                  &c->index));
+	XrSwapchainImageWaitInfo wi = {.type = XR_TYPE_SWAPCHAIN_IMAGE_WAIT_INFO, .timeout = XR_INFINITE_DURATION};
+	XR_TRY(x, xrWaitSwapchainImage(c->handle, &wi));
+	return CV_OK;
+}
+
 static enum cv_result create_swapchain(struct xr_presenter *x)
 {
 	uint32_t n = 0;
@@ -237,39 +308,12 @@ static enum cv_result create_swapchain(struct xr_presenter *x)
 	XR_TRY(x, xrEnumerateSwapchainFormats(x->session, n, &n, formats));
 	x->format = pick_format(formats, n);
 	if (x->format == VK_FORMAT_UNDEFINED) return CV_FAIL(CV_ERROR_UNSUPPORTED, "the runtime offers no 8-bit RGBA swapchain");
-	XrSwapchainCreateInfo sci = {
-		.type = XR_TYPE_SWAPCHAIN_CREATE_INFO,
-		/* transfer-dst: eye-by-eye drawing copies each resolved eye into its layer (see app/loop.c) */
-		.usageFlags = XR_SWAPCHAIN_USAGE_COLOR_ATTACHMENT_BIT | XR_SWAPCHAIN_USAGE_TRANSFER_DST_BIT,
-		.format = x->format,
-		.sampleCount = 1,
-		.width = x->extent.width,
-		.height = x->extent.height,
-		.faceCount = 1,
-		.arraySize = 2,
-		.mipCount = 1,
-	};
-	XR_TRY(x, xrCreateSwapchain(x->session, &sci, &x->swapchain));
-	XR_TRY(x, xrEnumerateSwapchainImages(x->swapchain, 0, &n, NULL));
-	if (n > MAX_IMAGES) return CV_FAIL(CV_ERROR_UNSUPPORTED, "swapchain of %u images (at most %d)", n, MAX_IMAGES);
-	XrSwapchainImageVulkanKHR images[MAX_IMAGES];
-	for (uint32_t i = 0; i < n; i++) images[i] = (XrSwapchainImageVulkanKHR){.type = XR_TYPE_SWAPCHAIN_IMAGE_VULKAN_KHR};
-	XR_TRY(x, xrEnumerateSwapchainImages(x->swapchain, n, &n, (XrSwapchainImageBaseHeader *)images));
-	for (uint32_t i = 0; i < n; i++) {
-		x->images[i] = images[i].image;
-		x->image_count = i + 1;
-		struct gpu_image img = {.image = images[i].image, .aspect = VK_IMAGE_ASPECT_COLOR_BIT, .layers = 2};
-		VkImageViewCreateInfo vi = {
-			.sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO,
-			.image = images[i].image,
-			.viewType = VK_IMAGE_VIEW_TYPE_2D_ARRAY,
-			.format = x->format,
-			.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 2},
-		};
-		GPU_TRY(vkCreateImageView(x->vk_device, &vi, NULL, &x->array_views[i]));
-		for (uint32_t e = 0; e < 2; e++)
-			CV_TRY(gpu_image_view_create(x->ctx, &img, x->format, 0, 1, e, "xr eye", &x->layer_views[i][e]));
-	}
+	CV_TRY(create_chain(x, &x->color, x->format, false));
+	/* Depth for the compositor's reprojection, in the format the renderer's depth already has. */
+	bool d32 = false;
+	for (uint32_t i = 0; i < n; i++) d32 |= formats[i] == VK_FORMAT_D32_SFLOAT;
+	if (x->has_depth_ext && d32) CV_TRY(create_chain(x, &x->depth, VK_FORMAT_D32_SFLOAT, true));
+	else if (x->has_depth_ext) CV_INFO("xr: the runtime takes depth but not as D32_SFLOAT; no depth is submitted");
 	if (x->cmd) return CV_OK; /* a new session after a loss reuses them */
 	VkCommandBufferAllocateInfo ai = {
 		.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
@@ -280,8 +324,9 @@ static enum cv_result create_swapchain(struct xr_presenter *x)
 	GPU_TRY(vkAllocateCommandBuffers(x->vk_device, &ai, &x->cmd));
 	VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO, .flags = VK_FENCE_CREATE_SIGNALED_BIT};
 	GPU_TRY(vkCreateFence(x->vk_device, &fi, NULL, &x->fence));
-	CV_INFO("xr: %ux%u per eye, %s swapchain of %u images", x->extent.width, x->extent.height,
-	        x->format == VK_FORMAT_R8G8B8A8_SRGB || x->format == VK_FORMAT_B8G8R8A8_SRGB ? "sRGB" : "UNORM", n);
+	CV_INFO("xr: %ux%u per eye, %s swapchain of %u images%s", x->extent.width, x->extent.height,
+	        x->format == VK_FORMAT_R8G8B8A8_SRGB || x->format == VK_FORMAT_B8G8R8A8_SRGB ? "sRGB" : "UNORM", x->color.count,
+	        x->depth.handle ? ", depth submitted" : "");
 	return CV_OK;
 }
 
@@ -362,16 +407,11 @@ static enum cv_result end_empty_frame(struct xr_presenter *x)
 /* Everything that belongs to one session: a lost session is torn down and made again with the same Vulkan device. */
 static void destroy_session(struct xr_presenter *x)
 {
-	for (uint32_t i = 0; i < x->image_count; i++) {
-		vkDestroyImageView(x->vk_device, x->array_views[i], NULL);
-		for (int e = 0; e < 2; e++) vkDestroyImageView(x->vk_device, x->layer_views[i][e], NULL);
-	}
-	x->image_count = 0;
+	destroy_chain(x, &x->color);
+	destroy_chain(x, &x->depth);
 	xr_input_destroy(&x->input);
-	if (x->swapchain) xrDestroySwapchain(x->swapchain);
 	if (x->space) xrDestroySpace(x->space);
 	if (x->session) xrDestroySession(x->session);
-	x->swapchain = XR_NULL_HANDLE;
 	x->space = XR_NULL_HANDLE;
 	x->session = XR_NULL_HANDLE;
 	x->running = false;
@@ -427,16 +467,14 @@ static enum cv_result xr_begin(struct presenter *p, struct present_frame *f)
 	x->render_views.count = 2;
 	for (int e = 0; e < 2; e++) {
 		view_from_pose(x->views[e].pose, &x->render_views.view[e]);
-		projection_from_fov(x->views[e].fov, 0.05f, 100.0f, x->render_views.view[e].projection);
+		projection_from_fov(x->views[e].fov, XR_NEAR_M, XR_FAR_M, x->render_views.view[e].projection);
 	}
 	uint32_t presses = 0;
 	CV_TRY(xr_input_update(x->input, x->space, x->frame.predictedDisplayTime, x->state == XR_SESSION_STATE_FOCUSED,
 	                       &x->render_views, &x->user, &presses));
 	x->menu_presses += presses;
-	XR_TRY(x, xrAcquireSwapchainImage(x->swapchain, &(XrSwapchainImageAcquireInfo){.type = XR_TYPE_SWAPCHAIN_IMAGE_ACQUIRE_INFO},
-	                                  &x->image_index));
-	XrSwapchainImageWaitInfo wi = {.type = XR_TYPE_SWAPCHAIN_IMAGE_WAIT_INFO, .timeout = XR_INFINITE_DURATION};
-	XR_TRY(x, xrWaitSwapchainImage(x->swapchain, &wi));
+	CV_TRY(acquire(x, &x->color));
+	if (x->depth.handle) CV_TRY(acquire(x, &x->depth));
 	GPU_TRY(vkWaitForFences(x->vk_device, 1, &x->fence, VK_TRUE, UINT64_MAX));
 	GPU_TRY(vkResetFences(x->vk_device, 1, &x->fence));
 	GPU_TRY(vkResetCommandBuffer(x->cmd, 0));
@@ -444,10 +482,17 @@ static enum cv_result xr_begin(struct presenter *p, struct present_frame *f)
 	                               .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
 	GPU_TRY(vkBeginCommandBuffer(x->cmd, &bi));
 	f->cmd = x->cmd;
-	f->image = x->images[x->image_index];
-	f->view = x->array_views[x->image_index];
-	f->layer_views[0] = x->layer_views[x->image_index][0];
-	f->layer_views[1] = x->layer_views[x->image_index][1];
+	f->image = x->color.images[x->color.index];
+	f->view = x->color.array_views[x->color.index];
+	f->layer_views[0] = x->color.layer_views[x->color.index][0];
+	f->layer_views[1] = x->color.layer_views[x->color.index][1];
+	if (x->depth.handle) {
+		f->depth_view = x->depth.array_views[x->depth.index];
+		f->depth_layer_views[0] = x->depth.layer_views[x->depth.index][0];
+		f->depth_layer_views[1] = x->depth.layer_views[x->depth.index][1];
+		gpu_cmd_image_barrier(f->cmd, x->depth.images[x->depth.index], VK_IMAGE_ASPECT_DEPTH_BIT,
+		                      VK_IMAGE_LAYOUT_UNDEFINED, VK_IMAGE_LAYOUT_DEPTH_STENCIL_ATTACHMENT_OPTIMAL);
+	}
 	f->extent = x->extent;
 	f->format = x->format;
 	f->view_count = 2;
@@ -467,17 +512,26 @@ static enum cv_result xr_end(struct presenter *p, struct present_frame *f)
 	GPU_TRY(vkEndCommandBuffer(f->cmd));
 	VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &f->cmd};
 	GPU_TRY(vkQueueSubmit(x->ctx->queue, 1, &si, x->fence));
-	XR_TRY(x, xrReleaseSwapchainImage(x->swapchain, &(XrSwapchainImageReleaseInfo){.type = XR_TYPE_SWAPCHAIN_IMAGE_RELEASE_INFO}));
+	const XrSwapchainImageReleaseInfo ri = {.type = XR_TYPE_SWAPCHAIN_IMAGE_RELEASE_INFO};
+	XR_TRY(x, xrReleaseSwapchainImage(x->color.handle, &ri));
+	if (x->depth.handle) XR_TRY(x, xrReleaseSwapchainImage(x->depth.handle, &ri));
+	const XrRect2Di rect = {{0, 0}, {(int32_t)x->extent.width, (int32_t)x->extent.height}};
 	XrCompositionLayerProjectionView pv[2];
-	for (uint32_t e = 0; e < 2; e++)
+	XrCompositionLayerDepthInfoKHR depth[2];
+	for (uint32_t e = 0; e < 2; e++) {
+		/* The renderer's projection maps the near plane to 0 and the far plane to 1 (see projection_from_fov). */
+		depth[e] = (XrCompositionLayerDepthInfoKHR){
+			.type = XR_TYPE_COMPOSITION_LAYER_DEPTH_INFO_KHR,
+			.subImage = {.swapchain = x->depth.handle, .imageRect = rect, .imageArrayIndex = e},
+			.minDepth = 0.0f, .maxDepth = 1.0f, .nearZ = XR_NEAR_M, .farZ = XR_FAR_M};
 		pv[e] = (XrCompositionLayerProjectionView){
 			.type = XR_TYPE_COMPOSITION_LAYER_PROJECTION_VIEW,
+			.next = x->depth.handle ? &depth[e] : NULL,
 			.pose = x->views[e].pose,
 			.fov = x->views[e].fov,
-			.subImage = {.swapchain = x->swapchain,
-			             .imageRect = {{0, 0}, {(int32_t)x->extent.width, (int32_t)x->extent.height}},
-			             .imageArrayIndex = e},
+			.subImage = {.swapchain = x->color.handle, .imageRect = rect, .imageArrayIndex = e},
 		};
+	}
 	XrCompositionLayerProjection layer = {
 		.type = XR_TYPE_COMPOSITION_LAYER_PROJECTION, .space = x->space, .viewCount = 2, .views = pv};
 	const XrCompositionLayerBaseHeader *layers[1] = {(const XrCompositionLayerBaseHeader *)&layer};

@@ -105,7 +105,7 @@ enum cv_result app_run(struct gpu_context *ctx, struct presenter *p, struct app_
 		if (attachments.view_count == views.count) {
 			render_cmd_update_views(f.cmd, &view_buffers[0], &views);
 			render_cmd_prepare(f.cmd, &attachments);
-			render_cmd_begin(f.cmd, &attachments, f.view, scene->clear_color);
+			render_cmd_begin_depth(f.cmd, &attachments, f.view, f.depth_view, scene->clear_color);
 			scene->draw(scene, ctx, f.cmd, &view_buffers[0], time_s);
 			render_cmd_end(f.cmd);
 		} else {
@@ -119,8 +119,8 @@ enum cv_result app_run(struct gpu_context *ctx, struct presenter *p, struct app_
 				if (copy)
 					gpu_cmd_image_barrier(f.cmd, attachments.resolve.image, VK_IMAGE_ASPECT_COLOR_BIT,
 					                      VK_IMAGE_LAYOUT_UNDEFINED, VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL);
-				render_cmd_begin(f.cmd, &attachments, copy ? attachments.resolve.view : f.layer_views[e],
-				                 scene->clear_color);
+				render_cmd_begin_depth(f.cmd, &attachments, copy ? attachments.resolve.view : f.layer_views[e],
+				                       f.depth_layer_views[e], scene->clear_color);
 				scene->draw(scene, ctx, f.cmd, &view_buffers[e], time_s);
 				render_cmd_end(f.cmd);
 				if (copy) render_cmd_copy_resolve(f.cmd, &attachments, f.image, e);

@@ -34,6 +34,9 @@ struct present_frame {
 	VkFormat format;
 	uint32_t view_count;  /* 1, or 2 for a stereo pair */
 	VkImageView layer_views[2]; /* one view of each layer, for drawing a stereo pair one eye at a time */
+	/* Where the depth goes too (a headset's depth swapchain, D32_SFLOAT, DEPTH_STENCIL_ATTACHMENT_OPTIMAL), or
+	 * VK_NULL_HANDLE: an array view of all views' layers, and one view per layer. */
+	VkImageView depth_view, depth_layer_views[2];
 	const struct render_views *views; /* the eyes' views from the presenter (a headset), or NULL: the scene's camera */
 	bool views_floor_level; /* the views' space has its origin on the floor (OpenXR STAGE), else at head height */
 	const struct present_user *user;  /* a headset user's hands, or NULL */

@@ -57,6 +57,10 @@ void render_cmd_prepare(VkCommandBuffer cmd, struct render_attachments *a);
 /* Begins dynamic rendering of the attachments' views, resolving into `output` (COLOR_ATTACHMENT_OPTIMAL; with
  * several views, an array view with one layer per view). */
 void render_cmd_begin(VkCommandBuffer cmd, struct render_attachments *a, VkImageView output, const float clear_rgba[4]);
+/* The same, also writing the depth into `depth_output` (D32_SFLOAT, DEPTH_STENCIL_ATTACHMENT_OPTIMAL, as many
+ * layers as the pass has views): a headset's compositor reprojects with it. */
+void render_cmd_begin_depth(VkCommandBuffer cmd, struct render_attachments *a, VkImageView output,
+                            VkImageView depth_output, const float clear_rgba[4]);
 void render_cmd_end(VkCommandBuffer cmd);
 /* Copies the attachments' own resolve target into one layer of `image` (COLOR_ATTACHMENT_OPTIMAL). */
 void render_cmd_copy_resolve(VkCommandBuffer cmd, struct render_attachments *a, VkImage image, uint32_t layer);

@@ -94,6 +94,12 @@ void render_cmd_prepare(VkCommandBuffer cmd, struct render_attachments *a)
 
 void render_cmd_begin(VkCommandBuffer cmd, struct render_attachments *a, VkImageView output, const float clear_rgba[4])
 {
+	render_cmd_begin_depth(cmd, a, output, VK_NULL_HANDLE, clear_rgba);
+}
+
+void render_cmd_begin_depth(VkCommandBuffer cmd, struct render_attachments *a, VkImageView output,
+                            VkImageView depth_output, const float clear_rgba[4])
+{
 	bool msaa = a->samples > VK_SAMPLE_COUNT_1_BIT;
 	VkRenderingAttachmentInfo color = {
 		.sType = VK_STRUCTURE_TYPE_RENDERING_ATTACHMENT_INFO,
@@ -114,6 +120,15 @@ void render_cmd_begin(VkCommandBuffer cmd, struct render_attachments *a, VkImage
 		.storeOp = VK_ATTACHMENT_STORE_OP_DONT_CARE,
 		.clearValue.depthStencil = {1.0f, 0},
 	};
+	if (depth_output && msaa) { /* sample 0 of each pixel: depth is not averaged */
+		depth.resolveMode = VK_RESOLVE_MODE_SAMPLE_ZERO_BIT;
+		depth.resolveImageView = depth_output;
+		depth.resolveImageLayout = VK_IMAGE_LAYOUT_DEPTH_STENCIL_ATTACHMENT_OPTIMAL;
+	} else if (depth_output) { /* single-sampled: draw into the output's depth directly */
+		depth.imageView = depth_output;
+		depth.imageLayout = VK_IMAGE_LAYOUT_DEPTH_STENCIL_ATTACHMENT_OPTIMAL;
+		depth.storeOp = VK_ATTACHMENT_STORE_OP_STORE;
+	}
 	VkRenderingInfo ri = {
 		.sType = VK_STRUCTURE_TYPE_RENDERING_INFO,
 		.renderArea = {{0, 0}, a->extent},

@@ -40,6 +40,8 @@ struct simxr_stats {
 	XrSessionState session_state; /* the last state queued (XR_SESSION_STATE_UNKNOWN without a session) */
 	uint64_t frames_ended;   /* successful xrEndFrame calls of the current session */
 	uint64_t frames_discarded;
+	uint64_t depth_views;    /* projection views of the current session submitted with a valid depth info
+	                            (XR_KHR_composition_layer_depth) */
 	float haptic_amplitude[2];  /* last xrApplyHapticFeedback per hand (left, right); 0 after a stop */
 	XrTime haptic_until[2];
 };

@@ -975,6 +975,7 @@ SX_EXPORT int simxr_get_stats(struct simxr_stats *out)
 			struct sx_session *s = inst->session;
 			out->session_state = s->state;
 			out->frames_ended = s->frames_ended;
+			out->depth_views = s->depth_views;
 			out->frames_discarded = s->frames_discarded;
 			for (int h = 0; h < SX_HAND_COUNT; h++) {
 				out->haptic_amplitude[h] = (float)s->haptic[h].amplitude;

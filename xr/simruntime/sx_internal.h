@@ -498,6 +498,7 @@ struct sx_session {
 	int64_t waited_frame, begun_frame;
 	uint64_t run_generation;   /* bumped when the session starts or stops running, to release waiters */
 	uint64_t frames_ended, frames_discarded;
+	uint64_t depth_views; /* projection views submitted with a valid depth info */
 
 	struct sx_vk vk;
 

@@ -224,6 +224,7 @@ static XrResult xrBeginSession_locked(XrSession session, const XrSessionBeginInf
 	s->view_config = info->primaryViewConfigurationType;
 	s->wait_outstanding = s->frame_begun = false;
 	s->frames_ended = 0;
+	s->depth_views = 0;
 	if (s->exit_requested || s->state != XR_SESSION_STATE_READY) queue_stopping(s); /* stopped before it began */
 	return sx_session_result(s, XR_SUCCESS);
 }
@@ -413,6 +414,7 @@ static XrResult check_projection(struct sx_session *s, const XrCompositionLayerP
 				return sx_error(inst, XR_ERROR_VALIDATION_FAILURE, "xrEndFrame",
 				                "%s: depth range %g..%g or near/far %g/%g is invalid", what, d->minDepth, d->maxDepth,
 				                d->nearZ, d->farZ);
+			s->depth_views++;
 		}
 	}
 	return XR_SUCCESS;
