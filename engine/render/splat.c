@@ -34,7 +34,7 @@ struct frame_uniforms { /* Frame in prepare.comp */
 struct splat_renderer {
 	struct gpu_pipeline prepare, count, scan, scatter, draw;
 	uint32_t capacity, block, max_blocks;
-	struct gpu_buffer frame, splats, keys[2], values[2], counts, totals, indirect;
+	struct gpu_buffer frame, splats, keys[2], values[2], counts, totals, indirect, quad;
 };
 
 static uint32_t div_up(uint32_t a, uint32_t b) { return (a + b - 1) / b; }
@@ -107,7 +107,8 @@ enum cv_result splat_renderer_create(struct gpu_context *ctx, const struct rende
 		{&s->values[1], (VkDeviceSize)capacity * 4, ssbo, "splat order 1"},
 		{&s->counts, (VkDeviceSize)s->max_blocks * 256 * 4, ssbo, "splat digit counts"},
 		{&s->totals, 256 * 4, ssbo, "splat digit totals"},
-		{&s->indirect, 16, ssbo | VK_BUFFER_USAGE_INDIRECT_BUFFER_BIT, "splat draw"},
+		{&s->indirect, 20, ssbo | VK_BUFFER_USAGE_INDIRECT_BUFFER_BIT, "splat draw"},
+		{&s->quad, 12, VK_BUFFER_USAGE_INDEX_BUFFER_BIT, "splat quad"},
 	};
 	for (size_t i = 0; r == CV_OK && i < sizeof(buffers) / sizeof(buffers[0]); i++) {
 		if (buffers[i].size > ctx->properties.limits.maxStorageBufferRange)
@@ -119,6 +120,9 @@ enum cv_result splat_renderer_create(struct gpu_context *ctx, const struct rende
 				.size = buffers[i].size, .usage = buffers[i].usage | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
 				.host_visible = buffers[i].buf == &s->indirect, .name = buffers[i].name});
 	}
+	/* Indexed quads: 4 vertices per Gaussian instead of 6 (vertex work dominates with many small splats). */
+	const uint16_t quad[6] = {0, 1, 2, 0, 2, 3};
+	if (r == CV_OK) r = gpu_buffer_write(ctx, &s->quad, 0, quad, sizeof(quad));
 	if (r != CV_OK) {
 		splat_renderer_destroy(ctx, &s);
 		return r;
@@ -135,7 +139,7 @@ void splat_renderer_destroy(struct gpu_context *ctx, struct splat_renderer **ps)
 	struct gpu_pipeline *pipelines[] = {&s->prepare, &s->count, &s->scan, &s->scatter, &s->draw};
 	for (size_t i = 0; i < sizeof(pipelines) / sizeof(pipelines[0]); i++) gpu_pipeline_fini(ctx, pipelines[i]);
 	struct gpu_buffer *buffers[] = {&s->frame, &s->splats, &s->keys[0], &s->keys[1], &s->values[0],
-	                                &s->values[1], &s->counts, &s->totals, &s->indirect};
+	                                &s->values[1], &s->counts, &s->totals, &s->indirect, &s->quad};
 	for (size_t i = 0; i < sizeof(buffers) / sizeof(buffers[0]); i++) gpu_buffer_fini(ctx, buffers[i]);
 	free(s);
 	*ps = NULL;
@@ -194,7 +198,7 @@ enum cv_result splat_cmd_prepare(struct gpu_context *ctx, VkCommandBuffer cmd, s
 	        VK_ACCESS_2_SHADER_READ_BIT | VK_ACCESS_2_INDIRECT_COMMAND_READ_BIT, VK_PIPELINE_STAGE_2_TRANSFER_BIT,
 	        VK_ACCESS_2_TRANSFER_WRITE_BIT);
 	gpu_cmd_update_buffer(cmd, &s->frame, &frame, sizeof(frame), COMPUTE);
-	const uint32_t draw[4] = {6, 0, 0, 0};
+	const uint32_t draw[5] = {6, 0, 0, 0, 0}; /* VkDrawIndexedIndirectCommand; prepare counts the instances */
 	vkCmdUpdateBuffer(cmd, s->indirect.buffer, 0, sizeof(draw), draw);
 	barrier(cmd, VK_PIPELINE_STAGE_2_TRANSFER_BIT, VK_ACCESS_2_TRANSFER_WRITE_BIT, COMPUTE, SHADER_RW);
 
@@ -226,7 +230,8 @@ void splat_cmd_draw(struct gpu_context *ctx, VkCommandBuffer cmd, struct splat_r
 	             (struct gpu_binding[]){{.buffer = views}, {.buffer = &s->splats}, {.buffer = &s->values[0]},
 	                                    {.buffer = &s->indirect}},
 	             viewport, sizeof(viewport));
-	vkCmdDrawIndirect(cmd, s->indirect.buffer, 0, 1, 16);
+	vkCmdBindIndexBuffer(cmd, s->quad.buffer, 0, VK_INDEX_TYPE_UINT16);
+	vkCmdDrawIndexedIndirect(cmd, s->indirect.buffer, 0, 1, 20);
 }
 
 enum cv_result splat_visible_count(struct gpu_context *ctx, struct splat_renderer *s, uint32_t *out)

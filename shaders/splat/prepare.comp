@@ -21,7 +21,7 @@ layout(set = 0, binding = 1) uniform Frame {
 layout(set = 0, binding = 2) writeonly buffer Splats { Splat splats[]; };
 layout(set = 0, binding = 3) writeonly buffer Keys { uint keys[]; };
 layout(set = 0, binding = 4) writeonly buffer Values { uint values[]; };
-layout(set = 0, binding = 5) buffer Draw { uint vertex_count, instance_count, first_vertex, first_instance; } draw;
+layout(set = 0, binding = 5) buffer Draw { uint index_count, instance_count; } draw; // VkDrawIndexedIndirectCommand
 
 layout(push_constant) uniform Push {
 	uint source;    // index into frame.pose

@@ -9,7 +9,7 @@
 
 layout(set = 0, binding = 1) readonly buffer Splats { Splat splats[]; };
 layout(set = 0, binding = 2) readonly buffer Order { uint order[]; }; // sorted near to far
-layout(set = 0, binding = 3) readonly buffer Draw { uint vertex_count, instance_count, first_vertex, first_instance; } draw;
+layout(set = 0, binding = 3) readonly buffer Draw { uint index_count, instance_count; } draw; // VkDrawIndexedIndirectCommand
 
 layout(push_constant) uniform Push {
 	vec2 viewport; // pixels
@@ -19,7 +19,7 @@ layout(location = 0) out vec2 offset_px;          // from the mean, in pixels
 layout(location = 1) flat out vec3 conic;         // inverse 2D covariance xx, xy, yy
 layout(location = 2) flat out vec4 colour_opacity;
 
-const vec2 corners[6] = vec2[](vec2(-1, -1), vec2(1, -1), vec2(1, 1), vec2(-1, -1), vec2(1, 1), vec2(-1, 1));
+const vec2 corners[4] = vec2[](vec2(-1, -1), vec2(1, -1), vec2(1, 1), vec2(-1, 1)); // indexed 0 1 2, 0 2 3
 
 void main()
 {
