@@ -34,7 +34,7 @@ static const char join_usage[] =
 	"usage: cavr join --meeting NAME --secret-file FILE --listen ADDR:PORT [--peer ADDR:PORT ...]\n"
 	"                 [--record OUT.cavrec] [--seconds S] [--no-render | --window | --headless | --xr]\n"
 	"                 [--frames N] [--size WxH] [--output PATTERN] [--avatar-dir DIR] [--overlay] [--device NAME]\n"
-	"                 [--validation] [--wait S]\n"
+	"                 [--validation]\n"
 	"\n"
 	"Receives a live meeting on ADDR:PORT (\"[::]:PORT\" for IPv6 and IPv4) and shows it like 'cavr play': in a\n"
 	"window when there is a display, else headless to PNG files (or --xr in a headset). --peer says HELLO to\n"
@@ -43,8 +43,7 @@ static const char join_usage[] =
 	"  --no-render   receive only (statistics, recording)\n"
 	"  --seconds S   stop after S seconds\n"
 	"  --avatar-dir  where announced avatar files are looked for first (default: the current folder)\n"
-	"  --wait S      rendering: wait up to S seconds (default 5) for participants before seating them; the\n"
-	"                meeting scene seats those present then (later ones are received and recorded, not drawn)\n";
+	"Participants who join later take a free seat; everyone moves round the table to make room.\n";
 
 static volatile sig_atomic_t interrupted;
 static void on_interrupt(int sig)
@@ -449,77 +448,15 @@ struct join_args {
 	const char *meeting, *secret_file, *listen, *record, *avatar_dir, *output, *device;
 	const char *peers[NET_MAX_DESTINATIONS];
 	size_t peer_count;
-	double seconds, wait;
+	double seconds;
 	bool render, window, headless, xr, overlay, validation;
 	uint32_t frames, width, height;
 };
-
-/* The meeting scene seats the participants its feed has when it is made (one decoder slot each), so the live
- * feed is shown through this one, which keeps the count where it was: participants joining later are received,
- * recorded and counted, but not drawn. */
-struct roster_feed {
-	struct meet_feed base;
-	struct meet_feed *inner;
-	uint32_t seats, warned;
-};
-
-static enum cv_result roster_update(struct meet_feed *f, double time_s)
-{
-	struct roster_feed *r = (struct roster_feed *)f;
-	enum cv_result res = r->inner->update(r->inner, time_s);
-	r->base.participants = r->inner->participants;
-	r->base.count = r->inner->count < r->seats ? r->inner->count : r->seats;
-	for (; r->warned < r->inner->count; r->warned++)
-		if (r->warned >= r->seats)
-			CV_WARN("cavr join: participant %u '%s' joined after the meeting scene seated everyone: received, not "
-			        "drawn", r->inner->participants[r->warned].id, r->inner->participants[r->warned].name);
-	return res;
-}
-
-static void roster_destroy(struct meet_feed *f)
-{
-	struct roster_feed *r = (struct roster_feed *)f;
-	meet_feed_destroy(&r->inner);
-	free(r);
-}
-
-/* Receives until the participants have announced themselves (an announce interval without a newcomer, at most
- * `wait_s`), then wraps the feed so its seats stay as they are. */
-static enum cv_result seat_participants(struct meet_feed *feed, double wait_s, struct meet_feed **out)
-{
-	double start = cv_time_now(), last_join = start;
-	uint32_t count = 0;
-	while (!interrupted && cv_time_now() - start < wait_s) {
-		enum cv_result r = feed->update(feed, 0);
-		if (r != CV_OK) {
-			meet_feed_destroy(&feed);
-			return r;
-		}
-		if (feed->count != count) {
-			count = feed->count;
-			last_join = cv_time_now();
-		}
-		if (count && cv_time_now() - last_join > NET_ANNOUNCE_MS / 1000.0 + 0.2) break;
-		sleep_us(5000);
-	}
-	struct roster_feed *r = calloc(1, sizeof(*r));
-	if (!r) {
-		meet_feed_destroy(&feed);
-		return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "roster");
-	}
-	*r = (struct roster_feed){.base = {.update = roster_update, .destroy = roster_destroy, .duration_s = -1,
-	                                   .participants = feed->participants, .count = feed->count},
-	                          .inner = feed, .seats = feed->count, .warned = feed->count};
-	CV_INFO("cavr join: %u participants seated", r->seats);
-	*out = &r->base;
-	return CV_OK;
-}
 
 /* The meeting scene on the feed, shown like `cavr play` does (the scene owns the feed). */
 static enum cv_result join_render(const struct join_args *a, struct meet_feed *feed, struct net_receiver *receiver,
                                   const struct app_hooks *hooks, double start)
 {
-	CV_TRY(seat_participants(feed, a->wait > 0 ? a->wait : 5.0, &feed));
 	const char *display = getenv("DISPLAY");
 	bool window = !a->xr && (a->window || (!a->headless && display && display[0]));
 	if (a->xr && !(hooks && hooks->xr_create)) {
@@ -596,9 +533,6 @@ int app_join_hooks(int argc, char **argv, const struct app_hooks *hooks)
 			i++;
 		} else if (!strcmp(o, "--frames")) {
 			if (!parse_u32(v, 1, 10000000, &a.frames)) return bad(join_usage, "--frames needs a count, not '%s'", v);
-			i++;
-		} else if (!strcmp(o, "--wait")) {
-			if (!parse_double(v, 0.001, 3600, &a.wait)) return bad(join_usage, "--wait needs a duration, not '%s'", v);
 			i++;
 		} else if (!strcmp(o, "--size")) {
 			if (sscanf(v, "%ux%u", &a.width, &a.height) != 2 || !a.width || !a.height || a.width > 16384 || a.height > 16384)

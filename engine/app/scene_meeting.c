@@ -36,6 +36,7 @@ struct meeting_model { /* one avatar file and the participants that use it (one 
 };
 
 struct meeting_member { /* scene-side state of participant i */
+	bool placed;        /* its avatar file was looked at (participants may join, and name their file, later) */
 	int32_t model;      /* index into models, or -1: placeholder */
 	uint32_t slot;
 	uint64_t code_version;
@@ -52,6 +53,7 @@ struct meeting_scene {
 	struct meeting_model models[MEET_MAX_PARTICIPANTS];
 	uint32_t model_count;
 	struct meeting_member members[MEET_MAX_PARTICIPANTS];
+	uint32_t members_known; /* feed participants the scene has seen */
 	struct render_avatar *avatars;
 	struct render_shapes *shapes;
 	struct render_hands *hands;
@@ -450,6 +452,36 @@ static void interact(struct meeting_scene *m)
 
 /* ---- frame ---- */
 
+/* Participants get a model as their avatar file becomes known: those of one file share a model until it is on
+ * the GPU, a later one gets its own. A participant whose file cannot be used gets a placeholder. */
+static void assign_models(struct meeting_scene *m)
+{
+	for (; m->members_known < m->feed->count; m->members_known++)
+		m->members[m->members_known] = (struct meeting_member){.model = -1};
+	for (uint32_t i = 0; i < m->feed->count; i++) {
+		const struct meet_participant *p = &m->feed->participants[i];
+		if (m->members[i].placed || !p->avatar_path[0]) continue;
+		m->members[i].placed = true;
+		uint32_t k = 0;
+		while (k < m->model_count && (strcmp(m->models[k].path, p->avatar_path) || m->models[k].model)) k++;
+		if (k == m->model_count) {
+			if (m->model_count == MEET_MAX_PARTICIPANTS) continue;
+			struct meeting_model *mm = &m->models[m->model_count++];
+			snprintf(mm->path, sizeof(mm->path), "%s", p->avatar_path);
+			if (avatar_file_open(mm->path, &mm->file) != CV_OK)
+				CV_WARN("participant %s: avatar %s cannot be used; a placeholder is shown", p->name, mm->path);
+			else if (avatar_family(mm->file) != AVATAR_FAMILY_DAM) {
+				CV_WARN("participant %s: %s is a '%s' avatar, which the meeting does not draw yet; a placeholder is "
+				        "shown", p->name, mm->path, avatar_family_name(avatar_family(mm->file)));
+				avatar_file_destroy(&mm->file);
+			}
+		}
+		if (!m->models[k].file) continue;
+		m->members[i].model = (int32_t)k;
+		m->members[i].slot = m->models[k].slots++;
+	}
+}
+
 static enum cv_result ensure_models(struct meeting_scene *m, struct gpu_context *ctx)
 {
 	if (!m->kernels) CV_TRY(avatar_kernels_create(ctx, NULL, &m->kernels));
@@ -634,6 +666,8 @@ static enum cv_result meeting_update(struct app_scene *s, struct gpu_context *ct
 	advance_clock(m, time_s);
 	CV_TRY(m->feed->update(m->feed, m->feed_time));
 	m->stats.feed_time_s = m->feed_time;
+	assign_models(m); /* someone joined, or named a file that is now found */
+	CV_TRY(ensure_models(m, ctx));
 	vec3 eye; /* one decode for a stereo pair, from the centre eye */
 	glm_vec3_copy((float *)views->view[0].eye, eye);
 	if (views->count > 1) glm_vec3_center((float *)views->view[0].eye, (float *)views->view[1].eye, eye);
@@ -849,27 +883,6 @@ static void meeting_destroy(struct app_scene *s, struct gpu_context *ctx)
 	hand_mesh_destroy(&m->hand_meshes[1]);
 	meet_feed_destroy(&m->feed);
 	free(m);
-}
-
-/* One model per distinct avatar file; a participant whose file cannot be used gets a placeholder. */
-static void assign_models(struct meeting_scene *m)
-{
-	for (uint32_t i = 0; i < m->feed->count; i++) {
-		const struct meet_participant *p = &m->feed->participants[i];
-		m->members[i].model = -1;
-		if (!p->avatar_path[0]) continue;
-		uint32_t k = 0;
-		while (k < m->model_count && strcmp(m->models[k].path, p->avatar_path)) k++;
-		if (k == m->model_count) {
-			struct meeting_model *mm = &m->models[m->model_count++];
-			snprintf(mm->path, sizeof(mm->path), "%s", p->avatar_path);
-			if (avatar_file_open(mm->path, &mm->file) != CV_OK)
-				CV_WARN("participant %s: avatar %s cannot be used; a placeholder is shown", p->name, mm->path);
-		}
-		if (!m->models[k].file) continue;
-		m->members[i].model = (int32_t)k;
-		m->members[i].slot = m->models[k].slots++;
-	}
 }
 
 static enum cv_result load_hands(struct meeting_scene *m)
