@@ -99,8 +99,8 @@ struct meeting_scene {
 
 /* ---- seats ---- */
 
-/* Seat k of n round the table (seat 0 is the viewer's): its frame, origin at the seated head's centre, z towards
- * the table centre, x to the seated person's left. */
+/* The seat at angle `a` round the table (0: the viewer's, +z of the table centre): its frame, origin at the
+ * seated head's centre, z towards the table centre, x to the seated person's left. */
 static void seat_at(float a, mat4 out)
 {
 	vec3 origin = {SEAT_RADIUS * sinf(a), HEAD_HEIGHT, SEAT_RADIUS * cosf(a)};
@@ -113,6 +113,7 @@ static void seat_at(float a, mat4 out)
 	glm_vec3_copy(origin, out[3]);
 }
 
+/* Seat k of n, evenly round the table. */
 static void seat_frame(uint32_t k, uint32_t n, mat4 out) { seat_at(2.0f * (float)M_PI * (float)k / (float)n, out); }
 
 static uint32_t seat_count(const struct meeting_scene *m) { return m->feed->count + 1; }
