@@ -254,11 +254,22 @@ static void test_splat_two_sources(void)
  * toed in onto the scene (canted displays) are where sorting once costs something. */
 static void stereo_pair(const struct scene *s, struct splat_source *src, uint32_t first, const char *what)
 {
-	struct cv_image shared[2] = {0}, want[2] = {0};
+	struct cv_image shared[2] = {0}, want[2] = {0}, from_pair[2] = {0};
 	struct frame f = {.width = s->width, .height = s->height, .samples = VK_SAMPLE_COUNT_1_BIT, .sources = src,
 	                  .source_count = 1, .sort_view = &s->views[0], .eyes = &s->views[first], .eye_count = 2,
 	                  .clear = s->background};
 	CHECK(render(&f, shared) == CV_OK);
+	/* splat_sort_view finds the centre from the pair itself: the same picture as sorting from the camera. */
+	struct render_view between;
+	splat_sort_view(&(struct render_views){.count = 2, .view = {s->views[first], s->views[first + 1]}}, &between);
+	struct frame fp = f;
+	fp.sort_view = &between;
+	CHECK(render(&fp, from_pair) == CV_OK);
+	for (int e = 0; e < 2; e++) {
+		CHECK_MSG(psnr(&from_pair[e], &shared[e]) >= 60.0, "%s eye %d sorted from splat_sort_view: %.1f dB", what, e,
+		          psnr(&from_pair[e], &shared[e]));
+		cv_image_fini(&from_pair[e]);
+	}
 	for (uint32_t e = 0; e < 2; e++) {
 		struct cv_image own = {0};
 		CHECK(load_png("splat-stereo", first + e, &want[e]));

@@ -145,6 +145,24 @@ void splat_renderer_destroy(struct gpu_context *ctx, struct splat_renderer **ps)
 	*ps = NULL;
 }
 
+void splat_sort_view(const struct render_views *views, struct render_view *out)
+{
+	*out = views->view[0];
+	if (views->count < 2) return;
+	vec3 eye, forward = {0, 0, 0}, up = {0, 0, 0}, target;
+	glm_vec3_center((float *)views->view[0].eye, (float *)views->view[1].eye, eye);
+	for (uint32_t i = 0; i < 2; i++) {
+		const vec4 *m = views->view[i].view; /* rows 1 and 2 of the rotation: up and -forward */
+		for (int c = 0; c < 3; c++) {
+			forward[c] -= m[c][2];
+			up[c] += m[c][1];
+		}
+	}
+	glm_vec3_add(eye, forward, target);
+	glm_lookat(eye, target, up, out->view);
+	glm_vec3_copy(eye, out->eye);
+}
+
 /* Four stable 8-bit passes over keys[0]/values[0]; the result ends where it started. */
 static void record_sort(struct gpu_context *ctx, VkCommandBuffer cmd, struct splat_renderer *s, uint32_t n)
 {

@@ -27,6 +27,10 @@ enum cv_result splat_renderer_create(struct gpu_context *ctx, const struct rende
                                      uint32_t capacity, struct splat_renderer **out);
 void splat_renderer_destroy(struct gpu_context *ctx, struct splat_renderer **splat);
 
+/* The view to sort a stereo pair from: between the eyes, looking along their mean direction (depth order is
+ * the same for parallel eyes; for canted ones it splits the difference). One view: that view. */
+void splat_sort_view(const struct render_views *views, struct render_view *out);
+
 /* Compute before the pass (after the sources' decode): prepares and sorts all sources from `sort_view`. With a
  * timer (capacity >= 3, marks from `first_mark`), marks prepare and sort. */
 enum cv_result splat_cmd_prepare(struct gpu_context *ctx, VkCommandBuffer cmd, struct splat_renderer *splat,
