@@ -8,6 +8,7 @@
 
 #include <cglm/cglm.h>
 
+#include "codec/codec.h"
 #include "core/core.h"
 
 struct app_scene;
@@ -77,6 +78,10 @@ double app_meeting_time(const struct app_scene *scene);
 bool app_meeting_paused(const struct app_scene *scene);
 /* The last frame's viewer: centre eye and looking direction, in the meeting's world (table centre at the origin). */
 void app_meeting_viewer(const struct app_scene *scene, vec3 eye, vec3 forward);
+/* The viewer as a participant for others (a headset user sending themselves): the last frame's head pose (the
+ * avatar head frame, estimated from the eyes) and tracked hands, in the free seat's frame, the stream codec's
+ * seat space. False before the first frame. */
+bool app_meeting_viewer_frame(const struct app_scene *scene, struct codec_pose *head, struct codec_hand hands[2]);
 /* The highlighted participant (-1: none), and participant i's place round the table (radians from the free seat). */
 int32_t app_meeting_selected(const struct app_scene *scene);
 float app_meeting_seat_angle(const struct app_scene *scene, uint32_t participant);

@@ -8,9 +8,12 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "app/app.h"
 #include "app/net_cli.h"
 #include "app/rec_cli.h"
+#include "avatar/cavatar.h"
 #include "codec/codec.h"
 #include "net/net.h"
 #include "session/session.h"
@@ -34,7 +37,7 @@ static const char join_usage[] =
 	"usage: cavr join --meeting NAME --secret-file FILE --listen ADDR:PORT [--peer ADDR:PORT ...]\n"
 	"                 [--record OUT.cavrec] [--seconds S] [--no-render | --window | --headless | --xr]\n"
 	"                 [--frames N] [--size WxH] [--output PATTERN] [--avatar-dir DIR] [--overlay] [--device NAME]\n"
-	"                 [--validation]\n"
+	"                 [--validation] [--send-as ID --avatar FILE [--name NAME]]\n"
 	"\n"
 	"Receives a live meeting on ADDR:PORT (\"[::]:PORT\" for IPv6 and IPv4) and shows it like 'cavr play': in a\n"
 	"window when there is a display, else headless to PNG files (or --xr in a headset). --peer says HELLO to\n"
@@ -43,6 +46,8 @@ static const char join_usage[] =
 	"  --no-render   receive only (statistics, recording)\n"
 	"  --seconds S   stop after S seconds\n"
 	"  --avatar-dir  where announced avatar files are looked for first (default: the current folder)\n"
+	"  --send-as ID  join as participant ID too: the headset's head and hands (or the window's camera) at 30 Hz\n"
+	"                with --avatar FILE's neutral expression (OpenXR has no face tracking to encode)\n"
 	"Participants who join later take a free seat; everyone moves round the table to make room.\n";
 
 static volatile sig_atomic_t interrupted;
@@ -446,6 +451,8 @@ static void print_stats(struct net_receiver *r, double seconds)
 
 struct join_args {
 	const char *meeting, *secret_file, *listen, *record, *avatar_dir, *output, *device;
+	const char *send_avatar, *send_name; /* --send-as: the viewer joins the meeting as a participant too */
+	uint32_t send_id;
 	const char *peers[NET_MAX_DESTINATIONS];
 	size_t peer_count;
 	double seconds;
@@ -453,9 +460,64 @@ struct join_args {
 	uint32_t frames, width, height;
 };
 
+/* The viewer sent to the meeting as a participant: head and hands from the headset (or the window's camera) at
+ * 30 Hz, and the avatar's neutral expression, since OpenXR's core gives no face tracking to encode. */
+struct local_user {
+	struct app_scene *scene;
+	struct stream stream;
+	int64_t start, next;
+	enum cv_result error;
+};
+
+#define LOCAL_PERIOD_US 33333
+
+static enum cv_result local_user_create(const struct join_args *a, const uint8_t *secret, size_t secret_size,
+                                        struct local_user *u)
+{
+	uint8_t hash[SESSION_HASH_SIZE];
+	CV_TRY(session_hash_file(a->send_avatar, hash));
+	const char *file = strrchr(a->send_avatar, '/') ? strrchr(a->send_avatar, '/') + 1 : a->send_avatar;
+	if (strlen(file) > SESSION_MAX_PATH) return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "avatar name too long");
+	char dir[4096];
+	dir_of(a->send_avatar, dir, sizeof(dir));
+	struct avatar_file *af = NULL;
+	CV_TRY(avatar_file_open(a->send_avatar, &af));
+	struct net_announce an = {.avatar = a->send_id, .latent = avatar_latent_size(af)};
+	avatar_file_destroy(&af);
+	memcpy(an.avatar_file, file, strlen(file) + 1);
+	memcpy(an.avatar_hash, hash, SESSION_HASH_SIZE);
+	CV_TRY(net_resolve_avatar_file(dir, &an, &u->stream.avatar));
+	struct codec_stream_desc sd = {.participant = a->send_id, .avatar = a->send_id, .latent = u->stream.avatar.latent,
+	                               .code_mean = u->stream.avatar.code_mean, .code_std = u->stream.avatar.code_std};
+	CV_TRY(codec_encoder_create(&sd, &u->stream.enc));
+	struct send_args sa = {.meeting = a->meeting, .peer_count = a->peer_count};
+	memcpy(sa.peers, a->peers, sizeof(sa.peers));
+	CV_TRY(stream_create(&sa, secret, secret_size, 0, a->send_id, a->send_name ? a->send_name : "viewer", file, hash,
+	                     a->send_id, u->stream.avatar.latent, &u->stream));
+	u->start = u->next = net_now_us();
+	CV_INFO("cavr join: sending the viewer as participant %u with %s", a->send_id, a->send_avatar);
+	return CV_OK;
+}
+
+static void local_user_frame(void *user, struct presenter *p, uint64_t frame)
+{
+	(void)p;
+	(void)frame;
+	struct local_user *u = user;
+	poll_streams(&u->stream, 1);
+	int64_t now = net_now_us();
+	if (u->error != CV_OK || now < u->next) return;
+	u->next += LOCAL_PERIOD_US * ((now - u->next) / LOCAL_PERIOD_US + 1);
+	struct codec_frame f = {.code = u->stream.avatar.code_mean, .code_floats = u->stream.avatar.latent,
+	                        .avatar = u->stream.id};
+	if (!app_meeting_viewer_frame(u->scene, &f.head, f.hands)) return;
+	u->error = stream_frame(&u->stream, NULL, 0, &f, now, now - u->start);
+}
+
 /* The meeting scene on the feed, shown like `cavr play` does (the scene owns the feed). */
 static enum cv_result join_render(const struct join_args *a, struct meet_feed *feed, struct net_receiver *receiver,
-                                  const struct app_hooks *hooks, double start)
+                                  const struct app_hooks *hooks, double start, const uint8_t *secret,
+                                  size_t secret_size)
 {
 	const char *display = getenv("DISPLAY");
 	bool window = !a->xr && (a->window || (!a->headless && display && display[0]));
@@ -466,6 +528,15 @@ static enum cv_result join_render(const struct join_args *a, struct meet_feed *f
 	struct app_scene *scene = NULL;
 	struct app_meeting_options o = {.overlay = a->overlay || window, .decode_budget = 4};
 	CV_TRY(app_meeting_scene_create(feed, &o, &scene));
+	struct local_user local = {.scene = scene};
+	if (a->send_avatar) {
+		enum cv_result lr = local_user_create(a, secret, secret_size, &local);
+		if (lr != CV_OK) {
+			stream_destroy(&local.stream);
+			app_scene_destroy(&scene, NULL);
+			return lr;
+		}
+	}
 	struct gpu_context_desc gd = {.device_name = a->device, .validation = a->validation, .present = window};
 	enum cv_result r = CV_OK;
 	if (window) {
@@ -486,11 +557,17 @@ static enum cv_result join_render(const struct join_args *a, struct meet_feed *f
 	if (r == CV_OK) {
 		/* Live: the wall clock, never a fixed step; headless stops after --frames or --seconds (default 10 s). */
 		uint32_t frames = a->frames ? a->frames : !window && !a->xr ? (uint32_t)ceil((a->seconds > 0 ? a->seconds : 10) * 30) : 0;
-		struct app_loop_desc ld = {.frames = frames, .progress = !window && !a->xr};
+		struct app_loop_desc ld = {.frames = frames, .progress = !window && !a->xr,
+		                           .after_frame = a->send_avatar ? local_user_frame : NULL, .user = &local};
 		r = app_run(ctx, p, scene, &ld);
 		if (r == CV_OK && !window && !a->xr) r = offscreen_finish(p);
 	}
 	print_stats(receiver, cv_time_now() - start);
+	if (a->send_avatar) {
+		printf("  sent the viewer as participant %u: %llu frames\n", a->send_id, (unsigned long long)local.stream.sent);
+		if (r == CV_OK) r = local.error;
+		stream_destroy(&local.stream);
+	}
 	uint32_t validation_messages = ctx ? ctx->validation_messages : 0;
 	app_scene_destroy(&scene, ctx);
 	presenter_destroy(&p);
@@ -525,6 +602,12 @@ int app_join_hooks(int argc, char **argv, const struct app_hooks *hooks)
 		else if (!strcmp(o, "--avatar-dir")) a.avatar_dir = argv[++i];
 		else if (!strcmp(o, "--output")) a.output = argv[++i];
 		else if (!strcmp(o, "--device")) a.device = argv[++i];
+		else if (!strcmp(o, "--avatar")) a.send_avatar = argv[++i];
+		else if (!strcmp(o, "--name")) a.send_name = argv[++i];
+		else if (!strcmp(o, "--send-as")) {
+			if (!parse_u32(v, 1, (1u << 31) - 1, &a.send_id)) return bad(join_usage, "--send-as needs a participant id, not '%s'", v);
+			i++;
+		}
 		else if (!strcmp(o, "--peer")) {
 			if (a.peer_count == NET_MAX_DESTINATIONS) return bad(join_usage, "%s", "too many --peer");
 			a.peers[a.peer_count++] = argv[++i];
@@ -542,6 +625,9 @@ int app_join_hooks(int argc, char **argv, const struct app_hooks *hooks)
 	}
 	if (!a.meeting || !a.secret_file || !a.listen)
 		return bad(join_usage, "%s", "--meeting, --secret-file and --listen are needed");
+	if (!a.send_id != !a.send_avatar)
+		return bad(join_usage, "%s", "--send-as ID and --avatar FILE go together");
+	if (a.send_id && !a.render) return bad(join_usage, "%s", "--send-as sends what is shown: not with --no-render");
 	if ((a.window && a.headless) || (a.xr && (a.window || a.headless)))
 		return bad(join_usage, "%s", "--window, --headless and --xr exclude each other");
 	uint8_t *secret = NULL;
@@ -559,7 +645,6 @@ int app_join_hooks(int argc, char **argv, const struct app_hooks *hooks)
 	                              .event_user = &rec};
 	struct meet_feed *feed = NULL;
 	if (r == CV_OK) r = net_feed_create(&d, &feed);
-	free(secret); /* the receiver keeps only the derived key */
 	signal(SIGINT, on_interrupt);
 	signal(SIGTERM, on_interrupt);
 	double start = cv_time_now();
@@ -568,7 +653,7 @@ int app_join_hooks(int argc, char **argv, const struct app_hooks *hooks)
 		char local[96];
 		net_addr_format(net_receiver_local(receiver), local, sizeof(local));
 		CV_INFO("cavr join: meeting '%s' on %s", a.meeting, local);
-		if (a.render) r = join_render(&a, feed, receiver, hooks, start); /* the scene owns the feed */
+		if (a.render) r = join_render(&a, feed, receiver, hooks, start, secret, secret_size); /* owns the feed */
 		else {
 			double next_report = start + 5;
 			while (r == CV_OK && !interrupted && (a.seconds <= 0 || cv_time_now() - start < a.seconds)) {
@@ -586,6 +671,8 @@ int app_join_hooks(int argc, char **argv, const struct app_hooks *hooks)
 			meet_feed_destroy(&feed);
 		}
 	}
+	sodium_memzero(secret, secret_size);
+	free(secret);
 	if (rec.writer) {
 		enum cv_result w = rec.error != CV_OK ? rec.error : session_writer_close(rec.writer);
 		if (w == CV_OK) printf("recorded %llu packets to %s\n", (unsigned long long)rec.packets, a.record);

@@ -835,6 +835,57 @@ void app_meeting_viewer(const struct app_scene *s, vec3 eye, vec3 forward)
 	glm_vec3_copy((float *)m->forward_world, forward);
 }
 
+/* A rotation matrix as a codec quaternion (x, y, z, w). */
+static void pose_from_matrix(mat4 mtx, struct codec_pose *out)
+{
+	versor q;
+	glm_mat4_quat(mtx, q);
+	glm_quat_normalize(q);
+	if (q[3] < 0) glm_vec4_negate(q);
+	memcpy(out->orientation, q, sizeof(out->orientation));
+	memcpy(out->position, mtx[3], sizeof(out->position));
+}
+
+bool app_meeting_viewer_frame(const struct app_scene *s, struct codec_pose *head, struct codec_hand hands[2])
+{
+	const struct meeting_scene *m = (const struct meeting_scene *)s;
+	if (!m->clock_started) return false;
+	mat4 seat, seat_from_world;
+	seat_frame(0, seat_count(m), seat);
+	glm_mat4_inv(seat, seat_from_world);
+	/* The head frame (z out of the face) from the eye: the avatar's origin sits 9 cm behind and 1.6 cm below
+	 * the eyes (assets/README.md). */
+	vec3 up = {0, 1, 0}, right, fwd, back;
+	glm_vec3_copy((float *)m->forward_world, fwd);
+	glm_vec3_cross(fwd, up, right);
+	glm_vec3_normalize(right);
+	glm_vec3_cross(right, fwd, up);
+	mat4 head_world = GLM_MAT4_IDENTITY_INIT;
+	glm_vec3_negate_to(right, head_world[0]); /* x to the person's own left */
+	glm_vec3_copy(up, head_world[1]);
+	glm_vec3_copy(fwd, head_world[2]);
+	glm_vec3_scale(fwd, -0.09f, back);
+	glm_vec3_add((float *)m->eye_world, back, head_world[3]);
+	head_world[3][1] -= 0.016f;
+	mat4 h;
+	glm_mat4_mul(seat_from_world, head_world, h);
+	pose_from_matrix(h, head);
+	for (int side = 0; side < 2; side++) {
+		hands[side] = m->has_user ? m->user.hands[side].joints : (struct codec_hand){0};
+		if (!hands[side].tracked) continue;
+		mat4 seat_from_stage;
+		glm_mat4_mul(seat_from_world, (vec4 *)m->world_from_stage, seat_from_stage);
+		for (int j = 0; j < CODEC_HAND_JOINTS; j++) {
+			struct codec_joint *jt = &hands[side].joints[j];
+			mat4 pose;
+			pose_matrix(&jt->pose, pose);
+			glm_mat4_mul(seat_from_stage, pose, pose);
+			pose_from_matrix(pose, &jt->pose);
+		}
+	}
+	return true;
+}
+
 bool app_meeting_paused(const struct app_scene *s) { return ((const struct meeting_scene *)s)->options.paused; }
 
 static void meeting_draw(struct app_scene *s, struct gpu_context *ctx, VkCommandBuffer cmd, const struct gpu_buffer *views,

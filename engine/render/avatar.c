@@ -83,7 +83,8 @@ void render_avatar_destroy(struct gpu_context *ctx, struct render_avatar **pa)
 void render_avatar_set_poses(VkCommandBuffer cmd, struct render_avatar *a, const mat4 *poses, uint32_t count)
 {
 	if (count > RENDER_MAX_AVATARS) count = RENDER_MAX_AVATARS;
-	gpu_cmd_update_buffer(cmd, &a->poses, poses, count * sizeof(mat4), VK_PIPELINE_STAGE_2_VERTEX_SHADER_BIT);
+	if (count) /* a meeting may have nobody decoded yet */
+		gpu_cmd_update_buffer(cmd, &a->poses, poses, count * sizeof(mat4), VK_PIPELINE_STAGE_2_VERTEX_SHADER_BIT);
 }
 
 void render_avatar_draw(struct gpu_context *ctx, VkCommandBuffer cmd, struct render_avatar *a,

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# A headset user joining a live meeting as a participant: `cavr join --xr --send-as` on the simulated OpenXR
+# runtime (scripted head and hands, tests/xr/meeting.simxr) sends the viewer to a second `cavr join`, which
+# records what it receives; the recording must hold the viewer's stream with head and hands.
+set -u
+cavr=$1
+src=$2
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+head -c 32 /dev/urandom | base64 >"$work/secret"
+port=$((47200 + RANDOM % 500))
+"$cavr" join --meeting t --secret-file "$work/secret" --listen "127.0.0.1:$port" --no-render --seconds 25 \
+	--record "$work/viewer.cavrec" >"$work/receiver.log" 2>&1 &
+receiver=$!
+sleep 0.5
+CAVR_SIMXR_SCRIPT="$src/tests/xr/meeting.simxr" CAVR_SIMXR_RESOLUTION=96x96 CAVR_SIMXR_REFRESH_HZ=30 \
+	"$cavr" join --meeting t --secret-file "$work/secret" --listen 127.0.0.1:0 --xr --frames 150 \
+	--send-as 7 --avatar "$src/assets/ines.cavatar" --name viewer --peer "127.0.0.1:$port" >"$work/viewer.log" 2>&1
+rc=$?
+kill -INT $receiver 2>/dev/null
+wait $receiver
+cat "$work/viewer.log" | tail -3
+cat "$work/receiver.log" | tail -3
+[ $rc -eq 0 ] || { echo "FAIL: the XR viewer exited with $rc"; exit 1; }
+grep -q "sent the viewer as participant 7" "$work/viewer.log" || { echo "FAIL: nothing sent"; exit 1; }
+out=$("$cavr" rec inspect "$work/viewer.cavrec")
+echo "$out" | sed -n 1,12p
+packets=$(echo "$out" | sed -n 's/^packets: \([0-9]*\).*/\1/p')
+[ "${packets:-0}" -ge 60 ] || { echo "FAIL: $packets packets from the viewer (wanted >= 60)"; exit 1; }
+echo "$out" | grep -qE '^ +7 +viewer' || { echo "FAIL: participant 7 'viewer' is not in the recording"; exit 1; }
+# The viewer's stream plays back: head and hands on the sample avatar.
+"$cavr" play "$work/viewer.cavrec" --headless --frames 1 --start 2 --size 64x36 --output "$work/v.png" >/dev/null 2>&1 ||
+	{ echo "FAIL: the recorded viewer does not play"; exit 1; }
+echo "ok: $packets packets of the viewer recorded"
