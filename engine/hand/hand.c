@@ -204,13 +204,11 @@ static enum cv_result load(struct st_file *st, struct hand_mesh *m)
 	return CV_OK;
 }
 
-enum cv_result hand_mesh_load(const char *path, struct hand_mesh **out)
+/* Loads from an opened file, which it closes. */
+static enum cv_result load_from(struct st_file *st, struct hand_mesh **out)
 {
-	*out = NULL;
-	struct st_file *st = NULL;
-	CV_TRY(st_open(path, &st));
 	struct hand_mesh *m = calloc(1, sizeof(*m));
-	enum cv_result r = m ? load(st, m) : CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "%s", path);
+	enum cv_result r = m ? load(st, m) : CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "%s", st_path(st));
 	st_close(&st);
 	if (r != CV_OK) {
 		hand_mesh_destroy(&m);
@@ -218,6 +216,22 @@ enum cv_result hand_mesh_load(const char *path, struct hand_mesh **out)
 	}
 	*out = m;
 	return CV_OK;
+}
+
+enum cv_result hand_mesh_load(const char *path, struct hand_mesh **out)
+{
+	*out = NULL;
+	struct st_file *st = NULL;
+	CV_TRY(st_open(path, &st));
+	return load_from(st, out);
+}
+
+enum cv_result hand_mesh_load_memory(const void *data, size_t size, struct hand_mesh **out)
+{
+	*out = NULL;
+	struct st_file *st = NULL;
+	CV_TRY(st_open_memory(data, size, &st));
+	return load_from(st, out);
 }
 
 void hand_mesh_destroy(struct hand_mesh **pm)

@@ -9,6 +9,7 @@
 #define CAVR_HAND_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "codec/codec.h"
@@ -28,6 +29,8 @@ struct hand_mesh {
 };
 
 enum cv_result hand_mesh_load(const char *path, struct hand_mesh **out);
+/* The same from memory (fuzzing: tests/fuzz/fuzz_cavhand.c); `data` need not outlive the call. */
+enum cv_result hand_mesh_load_memory(const void *data, size_t size, struct hand_mesh **out);
 void hand_mesh_destroy(struct hand_mesh **m);
 
 /* Skin matrices (column-major mat4) for a tracked hand. A joint whose pose is not valid (flags, or non-finite
