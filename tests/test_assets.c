@@ -40,6 +40,13 @@ static void find_avatars(void)
 	while ((e = readdir(d)) && avatar_count < MAX_AVATARS) {
 		size_t n = strlen(e->d_name);
 		if (n > 8 && n < 64 && strcmp(e->d_name + n - 8, ".cavatar") == 0) {
+			/* The dam avatars; the Gaussian sample (family gca) is tested by test_gca and test_splat. */
+			char file[4200];
+			snprintf(file, sizeof(file), "%s/%s", path, e->d_name);
+			struct avatar_file *af = NULL;
+			bool dam = avatar_file_open(file, &af) == CV_OK && avatar_family(af) == AVATAR_FAMILY_DAM;
+			avatar_file_destroy(&af);
+			if (!dam) continue;
 			memcpy(names[avatar_count], e->d_name, n - 8);
 			names[avatar_count++][n - 8] = 0;
 		}

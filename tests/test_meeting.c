@@ -1,6 +1,6 @@
 /* The meeting renderer on the shipped demo meeting (assets/sessions/demo-meeting.cavrec): golden images at fixed
- * times (the seat view, where the two side participants are seen in three-quarter view, and a close-up with
- * hands beside the face), proof that the comparison rejects other pictures, 2x playback and seeking landing on
+ * times (the seat view, where the two side participants are seen in three-quarter view, a close-up with hands
+ * beside the face, and the mixed meeting with a Gaussian participant), proof that the comparison rejects other pictures, 2x playback and seeking landing on
  * the same frames as straight playback, a participant whose avatar is missing, and the meeting in a real window.
  * Goldens live in tests/golden/meeting/ and were checked by eye; CAVR_UPDATE_GOLDEN=1 rewrites them. */
 #include <math.h>
@@ -95,6 +95,13 @@ static void test_goldens(void)
 	cv_image_fini(&other);
 	/* Close to kofi at 15.9 s, his left hand 34 cm from his head: face, hands and arms in one picture. */
 	check_golden(&(struct shot){.start = 15.9, .closeup = 1}, "kofi_hands_15s", &actual, &golden);
+	cv_image_fini(&actual);
+	cv_image_fini(&golden);
+	/* The mixed meeting at 5 s: ana as a Gaussian avatar (splats, on the left) beside kofi and ines as meshes. */
+	char mixed[4096];
+	const char *src = getenv("CAVR_SOURCE_DIR");
+	snprintf(mixed, sizeof(mixed), "%s/assets/sessions/mixed-meeting.cavrec", src ? src : ".");
+	check_golden(&(struct shot){.session = mixed, .start = 5.0, .closeup = -1}, "mixed_5s", &actual, &golden);
 	cv_image_fini(&actual);
 	cv_image_fini(&golden);
 	/* The seat view at 25 s. */

@@ -3,7 +3,7 @@
  * rejects a scene moved by 1 cm and an empty picture. Stereo: one sort from the centre eye for both eyes,
  * measured against per-eye sorting. Composition: Gaussians inside an opaque sphere of the test scene are
  * hidden by its depth, ones in front of it show. Two posed sources sort together like one scene.
- * The sample Gaussian avatar (assets/gaussian/ana-gs.cavatar, decoded on the GPU) against goldens in tests/golden/gca/
+ * The sample Gaussian avatar (assets/ana-gs.cavatar, decoded on the GPU) against goldens in tests/golden/gca/
  * (front, three-quarter, two participants overlapping in depth), checked by eye; regenerate with
  * CAVR_UPDATE_GOLDEN=1 only for an intended change, and look at them. */
 #include <math.h>
@@ -422,7 +422,7 @@ static enum cv_result render_avatars(const struct seat *seats, uint32_t count, c
 {
 	char path[4096];
 	const char *src_dir = getenv("CAVR_SOURCE_DIR");
-	snprintf(path, sizeof(path), "%s/assets/gaussian/ana-gs.cavatar", src_dir ? src_dir : ".");
+	snprintf(path, sizeof(path), "%s/assets/ana-gs.cavatar", src_dir ? src_dir : ".");
 	struct avatar_file *file = NULL;
 	struct gca_kernels *k = NULL;
 	struct gca_model *m = NULL;

@@ -72,6 +72,8 @@ for name in ana kofi ines; do
         --out "$cache/$name.reference.safetensors" --codes 2 --precision f32 >/dev/null
   fi
 done
+# the Gaussian sample avatar, distilled from ana's mesh avatar (about 5 minutes on one core)
+[ -n "$only" ] && [ "$only" != ana ] || $py gaussian.py --source "$root/assets/ana.cavatar" --out "$root/assets/ana-gs.cavatar"
 du -sh "$root/assets"
 # the codes tests/test_assets.c decodes and renders come from the encoders: after retraining, regenerate them, the
 # goldens (look at them: CAVR_UPDATE_GOLDEN=1 ctest -R test_assets) and the sessions (tools/make_sessions.sh)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo recordings in assets/sessions/, from the sample performances (assets/NAME.cavperf) through the
-# stream codec: the three-participant meeting and each participant alone (inputs for `cavr rec merge`).
+# stream codec: the three-participant meeting, each participant alone (inputs for `cavr rec merge`), and a
+# meeting with a Gaussian avatar beside mesh ones.
 # Deterministic: same performances, avatars and codec give the same bytes (no wall-clock start is stored).
 #   tools/make_sessions.sh [CAVR]    CAVR: the cavr binary (default: build/cavr, built when missing)
 set -euo pipefail
@@ -26,3 +27,6 @@ done
 for p in "${people[@]}"; do
 	"$cavr" rec import "$out/$p.cavrec" "$assets/$p.cavperf" --names "$p"
 done
+# A mixed meeting: kofi and ines as mesh avatars, ana as the Gaussian avatar distilled from hers (same codes).
+"$cavr" rec import "$out/mixed-meeting.cavrec" "$assets/kofi.cavperf" "$assets/ines.cavperf" \
+	"$assets/ana.cavperf@$assets/ana-gs.cavatar" --names kofi,ines,ana-gs

@@ -9,6 +9,7 @@
 #include "app.h"
 #include "app/bench_codec.h"
 #include "app/bench_render.h"
+#include "app/bench_splat.h"
 #include "app/net_cli.h"
 #include "app/rec_cli.h"
 #include "meet/meet.h"
@@ -35,6 +36,8 @@ static const char usage[] =
 	"              stream a recorded meeting's participants (or a performance) live, at the real rate\n"
 	"  bench net [--seconds N] [--latent Z] [--jitter 0,20,50] [--participants 8,32]\n"
 	"              network latency against jitter, receiver CPU per participant\n"
+	"  bench splat [--sizes 64k,256k,1M] [--size WxH] [--repeat N]\n"
+	"              Gaussian avatars: decode and splat GPU time by Gaussian count, mono and stereo\n"
 	"  bench render [--participants 1,4,8] [--frames N] [--mono | --stereo]\n"
 	"              frame time of the demo meeting at 1920x1080 and 2x(1832x1920), GPU decode and draw time\n"
 	"  rec inspect|cut|merge|bench ...\n"
@@ -292,6 +295,7 @@ int app_main(int argc, char **argv, const struct app_hooks *hooks)
 	if (argc > 2 && !strcmp(argv[1], "bench") && !strcmp(argv[2], "codec")) return app_bench_codec(argc - 3, argv + 3);
 	if (argc > 2 && !strcmp(argv[1], "bench") && !strcmp(argv[2], "render")) return app_bench_render(argc - 3, argv + 3);
 	if (argc > 2 && !strcmp(argv[1], "bench") && !strcmp(argv[2], "net")) return app_bench_net(argc - 3, argv + 3);
+	if (argc > 2 && !strcmp(argv[1], "bench") && !strcmp(argv[2], "splat")) return app_bench_splat(argc - 3, argv + 3);
 	if (argc > 1 && !strcmp(argv[1], "send")) return app_send(argc - 2, argv + 2);
 	if (argc > 1 && !strcmp(argv[1], "join")) return app_join_hooks(argc - 2, argv + 2, hooks);
 	if (argc > 1 && !strcmp(argv[1], "bench")) return app_bench(argc - 2, argv + 2);

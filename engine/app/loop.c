@@ -96,6 +96,7 @@ enum cv_result app_run(struct gpu_context *ctx, struct presenter *p, struct app_
 		float time_s = desc->fixed_fps > 0 ? (float)drawn / desc->fixed_fps : (float)(now - first_time);
 		struct render_views views;
 		frame_views(scene, &f, time_s, desc->ipd > 0 ? desc->ipd : 0.064f, &views);
+		views.extent = f.extent;
 		r = match_target(ctx, scene, &attachments, &prepared, &f, samples);
 		if (r == CV_OK && scene->update) r = scene->update(scene, ctx, f.cmd, &views, time_s);
 		if (r != CV_OK) {

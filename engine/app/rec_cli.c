@@ -21,7 +21,7 @@
 static const char usage[] =
 	"usage: cavr rec COMMAND ...\n"
 	"\n"
-	"  import OUT PERF1 [PERF2...] [--quality Q] [--names A,B,...] [--epoch UNIX_S]\n"
+	"  import OUT PERF1[@AVATAR] [PERF2...] [--quality Q] [--names A,B,...] [--epoch UNIX_S]\n"
 	"                                  performances (.cavperf) encoded by the stream codec into one recording;\n"
 	"                                  participants 1..n, named after the files unless --names; quality as in\n"
 	"                                  the codec (default 1); wall-clock start unknown (0) unless --epoch, so\n"
@@ -815,10 +815,21 @@ static enum cv_result stored_avatar_path(const char *out_path, const char *avata
 
 /* Reads one performance, its avatar's latent size and code statistics (the codec's quantisation scales, as a
  * player will read them), and sets up its encoder. */
-static enum cv_result import_open(struct import_source *s, const char *perf_path, const char *out_path,
+static enum cv_result import_open(struct import_source *s, const char *input, const char *out_path,
                                   uint32_t id, float quality, struct session_participant *part)
 {
+	/* PERF.cavperf@AVATAR.cavatar plays the performance with another avatar of the same code space (a Gaussian
+	 * avatar distilled from the performer's mesh avatar). */
+	char perf_path[4096];
+	const char *at = strchr(input, '@');
+	snprintf(perf_path, sizeof(perf_path), "%.*s", at ? (int)(at - input) : (int)strlen(input), input);
 	CV_TRY(rec_perf_read(perf_path, &s->perf));
+	if (at && strlen(at + 1) >= sizeof(s->perf.avatar_path))
+		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "avatar path '%s' is too long", at + 1);
+	if (at) {
+		snprintf(s->perf.avatar_path, sizeof(s->perf.avatar_path), "%s", at + 1);
+		s->perf.avatar_name = strrchr(s->perf.avatar_path, '/') ? strrchr(s->perf.avatar_path, '/') + 1 : s->perf.avatar_path;
+	}
 	struct avatar_file *file;
 	CV_TRY(avatar_file_open(s->perf.avatar_path, &file));
 	uint32_t latent = avatar_latent_size(file);

@@ -13,8 +13,10 @@
 #include "app.h"
 #include "app/meeting.h"
 #include "avatar/decoder.h"
+#include "avatar/gca.h"
 #include "hand/hand.h"
 #include "meet/meet.h"
+#include "render/splat.h"
 
 #define TABLE_RADIUS 0.78f
 #define TABLE_HEIGHT 0.74f
@@ -27,7 +29,8 @@
 struct meeting_model { /* one avatar file and the participants that use it (one slot each) */
 	char path[SESSION_MAX_PATH + 1];
 	struct avatar_file *file;
-	struct avatar_model *model;
+	struct avatar_model *model; /* family dam: a mesh and a texture per slot */
+	struct gca_model *gca;      /* family gca: 3D Gaussians per slot, drawn by the splat renderer */
 	uint32_t slots;
 	bool dirty;        /* some slot has a new input */
 	bool decoded;      /* every slot has been decoded at least once */
@@ -50,6 +53,13 @@ struct meeting_scene {
 	struct meet_feed *feed;
 	struct app_meeting_options options;
 	struct avatar_kernels *kernels;
+	struct gca_kernels *gca_kernels;
+	struct splat_renderer *splats;
+	uint32_t splat_capacity;
+	struct splat_source splat_sources[SPLAT_MAX_SOURCES];
+	uint32_t splat_count;
+	VkExtent2D extent;
+	struct render_target_desc target;
 	struct meeting_model models[MEET_MAX_PARTICIPANTS];
 	uint32_t model_count;
 	struct meeting_member members[MEET_MAX_PARTICIPANTS];
@@ -464,16 +474,18 @@ static void assign_models(struct meeting_scene *m)
 		if (m->members[i].placed || !p->avatar_path[0]) continue;
 		m->members[i].placed = true;
 		uint32_t k = 0;
-		while (k < m->model_count && (strcmp(m->models[k].path, p->avatar_path) || m->models[k].model)) k++;
+		while (k < m->model_count &&
+		       (strcmp(m->models[k].path, p->avatar_path) || m->models[k].model || m->models[k].gca))
+			k++;
 		if (k == m->model_count) {
 			if (m->model_count == MEET_MAX_PARTICIPANTS) continue;
 			struct meeting_model *mm = &m->models[m->model_count++];
 			snprintf(mm->path, sizeof(mm->path), "%s", p->avatar_path);
 			if (avatar_file_open(mm->path, &mm->file) != CV_OK)
 				CV_WARN("participant %s: avatar %s cannot be used; a placeholder is shown", p->name, mm->path);
-			else if (avatar_family(mm->file) != AVATAR_FAMILY_DAM) {
-				CV_WARN("participant %s: %s is a '%s' avatar, which the meeting does not draw yet; a placeholder is "
-				        "shown", p->name, mm->path, avatar_family_name(avatar_family(mm->file)));
+			else if (avatar_family(mm->file) != AVATAR_FAMILY_DAM && avatar_family(mm->file) != AVATAR_FAMILY_GCA) {
+				CV_WARN("participant %s: %s is a '%s' avatar, which the meeting cannot draw; a placeholder is shown",
+				        p->name, mm->path, avatar_family_name(avatar_family(mm->file)));
 				avatar_file_destroy(&mm->file);
 			}
 		}
@@ -483,14 +495,26 @@ static void assign_models(struct meeting_scene *m)
 	}
 }
 
+/* Decoders for the files that have none yet, and a splat renderer big enough for every Gaussian participant. */
 static enum cv_result ensure_models(struct meeting_scene *m, struct gpu_context *ctx)
 {
 	if (!m->kernels) CV_TRY(avatar_kernels_create(ctx, NULL, &m->kernels));
+	uint32_t gaussians = 0;
 	for (uint32_t k = 0; k < m->model_count; k++) {
 		struct meeting_model *mm = &m->models[k];
-		if (mm->model || !mm->file) continue;
-		CV_TRY(avatar_model_create(ctx, m->kernels, mm->file, &(struct avatar_model_desc){.participants = mm->slots},
-		                           &mm->model));
+		const struct avatar_model_desc desc = {.participants = mm->slots};
+		if (mm->file && avatar_family(mm->file) == AVATAR_FAMILY_GCA) {
+			if (!m->gca_kernels) CV_TRY(gca_kernels_create(ctx, NULL, &m->gca_kernels));
+			if (!mm->gca) CV_TRY(gca_model_create(ctx, m->gca_kernels, mm->file, &desc, &mm->gca));
+			gaussians += mm->slots * gca_model_gaussian_count(mm->gca);
+		} else if (mm->file && !mm->model)
+			CV_TRY(avatar_model_create(ctx, m->kernels, mm->file, &desc, &mm->model));
+	}
+	if (gaussians > m->splat_capacity || (gaussians && !m->splats)) {
+		vkDeviceWaitIdle(ctx->device);
+		splat_renderer_destroy(ctx, &m->splats);
+		CV_TRY(splat_renderer_create(ctx, &m->target, gaussians, &m->splats));
+		m->splat_capacity = gaussians;
 	}
 	return CV_OK;
 }
@@ -502,6 +526,9 @@ static enum cv_result meeting_prepare(struct app_scene *s, struct gpu_context *c
 	render_shapes_destroy(ctx, &m->shapes);
 	render_hands_destroy(ctx, &m->hands);
 	render_text_destroy(ctx, &m->text);
+	splat_renderer_destroy(ctx, &m->splats); /* made again for this target by ensure_models */
+	m->splat_capacity = 0;
+	m->target = *target;
 	CV_TRY(ensure_models(m, ctx));
 	for (int t = 0; t < TIMERS; t++)
 		if (!m->timers[t].pool && ctx->has_timestamps)
@@ -564,7 +591,8 @@ static enum cv_result update_member(struct meeting_scene *m, uint32_t i, const v
 	snap_view(dir);
 	bool moved = !mm->has_input || !glm_vec3_eqv(dir, mm->view);
 	if (p->code_version == mm->code_version && !moved) return CV_OK;
-	CV_TRY(avatar_model_set_input(model->model, mm->slot, p->code, p->code_floats, dir));
+	if (model->gca) CV_TRY(gca_model_set_input(model->gca, mm->slot, p->code, p->code_floats, dir));
+	else CV_TRY(avatar_model_set_input(model->model, mm->slot, p->code, p->code_floats, dir));
 	glm_vec3_copy(dir, mm->view);
 	mm->code_version = p->code_version;
 	mm->has_input = true;
@@ -697,7 +725,8 @@ static enum cv_result meeting_update(struct app_scene *s, struct gpu_context *ct
 		if (!barrier) compute_barrier_after_reads(cmd);
 		barrier = true;
 		struct meeting_model *mm = &m->models[next];
-		CV_TRY(avatar_model_record(ctx, mm->model, cmd, mm->slots, NULL));
+		if (mm->gca) CV_TRY(gca_model_record(ctx, mm->gca, cmd, mm->slots, NULL));
+		else CV_TRY(avatar_model_record(ctx, mm->model, cmd, mm->slots, NULL));
 		mm->dirty = false;
 		mm->decoded = true;
 		m->stats.total_decodes++;
@@ -713,15 +742,30 @@ static enum cv_result meeting_update(struct app_scene *s, struct gpu_context *ct
 	build_room(m);
 	mat4 poses[RENDER_MAX_AVATARS];
 	uint32_t heads = 0;
+	m->splat_count = 0;
 	for (uint32_t i = 0; i < m->feed->count; i++) {
 		const struct meet_participant *p = &m->feed->participants[i];
 		if (p->status == MEET_LEFT) continue;
 		float highlight = (int32_t)i == m->camera.selected ? 1.0f : 0.0f;
 		build_body(m, i, p, highlight);
 		struct meeting_member *mm = &m->members[i];
-		if (mm->model >= 0 && m->models[mm->model].decoded && mm->has_input && heads < RENDER_MAX_AVATARS)
-			glm_mat4_copy(mm->head_world, poses[heads++]);
+		if (mm->model < 0 || !m->models[mm->model].decoded || !mm->has_input) continue;
+		const struct meeting_model *model = &m->models[mm->model];
+		if (model->model && heads < RENDER_MAX_AVATARS) glm_mat4_copy(mm->head_world, poses[heads++]);
+		if (model->gca && m->splat_count < SPLAT_MAX_SOURCES) {
+			struct gca_outputs o;
+			gca_model_outputs(model->gca, mm->slot, &o);
+			struct splat_source *src = &m->splat_sources[m->splat_count++];
+			*src = (struct splat_source){.gaussians = o.gaussians, .offset = o.offset, .count = o.count};
+			glm_mat4_copy(mm->head_world, src->pose);
+		}
 	}
+	if (m->splat_count) { /* Gaussian participants: sorted once for both eyes, from between them */
+		struct render_view sort_view;
+		splat_sort_view(views, &sort_view);
+		CV_TRY(splat_cmd_prepare(ctx, cmd, m->splats, m->splat_sources, m->splat_count, &sort_view, NULL, 0));
+	}
+	m->extent = views->extent;
 	render_shapes_set(cmd, m->shapes, m->shape_list, m->shape_kinds, m->shape_count);
 	render_avatar_set_poses(cmd, m->avatars, poses, heads);
 	if (m->hands) {
@@ -740,7 +784,7 @@ static enum cv_result meeting_update(struct app_scene *s, struct gpu_context *ct
 				glm_mat4_copy(seat, hi->world);
 				const struct meeting_member *mm = &m->members[i];
 				hi->face = VK_NULL_HANDLE;
-				if (mm->model >= 0 && m->models[mm->model].decoded) {
+				if (mm->model >= 0 && m->models[mm->model].decoded && m->models[mm->model].model) {
 					struct avatar_outputs o;
 					avatar_model_outputs(m->models[mm->model].model, mm->slot, &o);
 					hi->face = o.texture_view;
@@ -898,13 +942,16 @@ static void meeting_draw(struct app_scene *s, struct gpu_context *ctx, VkCommand
 	for (uint32_t i = 0; i < m->feed->count; i++) {
 		const struct meet_participant *p = &m->feed->participants[i];
 		const struct meeting_member *mm = &m->members[i];
-		if (p->status == MEET_LEFT || mm->model < 0 || !m->models[mm->model].decoded || !mm->has_input) continue;
+		if (p->status == MEET_LEFT || mm->model < 0 || !m->models[mm->model].decoded || !mm->has_input ||
+		    !m->models[mm->model].model)
+			continue;
 		if (head >= RENDER_MAX_AVATARS) break;
 		struct avatar_outputs out;
 		avatar_model_outputs(m->models[mm->model].model, mm->slot, &out);
 		render_avatar_draw(ctx, cmd, m->avatars, views, head++, &out);
 	}
 	if (m->hands) render_hands_draw(ctx, cmd, m->hands, views);
+	if (m->splat_count) splat_cmd_draw(ctx, cmd, m->splats, views, m->extent); /* blended: after opaque geometry */
 	if (m->text && m->options.overlay) render_text_draw(ctx, cmd, m->text);
 }
 
@@ -927,8 +974,13 @@ static void meeting_destroy(struct app_scene *s, struct gpu_context *ctx)
 		render_hands_destroy(ctx, &m->hands);
 		render_text_destroy(ctx, &m->text);
 		for (int t = 0; t < TIMERS; t++) gpu_timer_fini(ctx, &m->timers[t]);
-		for (uint32_t k = 0; k < m->model_count; k++) avatar_model_destroy(ctx, &m->models[k].model);
+		for (uint32_t k = 0; k < m->model_count; k++) {
+			avatar_model_destroy(ctx, &m->models[k].model);
+			gca_model_destroy(ctx, &m->models[k].gca);
+		}
 		avatar_kernels_destroy(ctx, &m->kernels);
+		gca_kernels_destroy(ctx, &m->gca_kernels);
+		splat_renderer_destroy(ctx, &m->splats);
 	}
 	for (uint32_t k = 0; k < m->model_count; k++) avatar_file_destroy(&m->models[k].file);
 	hand_mesh_destroy(&m->hand_meshes[0]);

@@ -36,6 +36,7 @@ struct render_view {
 struct render_views {
 	uint32_t count; /* 1 or 2 */
 	struct render_view view[RENDER_MAX_VIEWS];
+	VkExtent2D extent; /* of each view's image, in pixels (set by the frame loop) */
 };
 
 /* A camera looking from `eye` at `target`; vertical field of view in degrees. */

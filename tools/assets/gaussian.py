@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Train a sample Gaussian codec avatar (family `gca`) from a shipped mesh avatar (family `dam`).
 
-    /usr/bin/python3 tools/assets/gaussian.py --source assets/ana.cavatar --out assets/gaussian/ana-gs.cavatar
+    /usr/bin/python3 tools/assets/gaussian.py --source assets/ana.cavatar --out assets/ana-gs.cavatar
 
 The source avatar is the teacher: its PyTorch decoder (tools/dam_reference.py) turns codes drawn from its own
 code statistics, seen from random frontal views, into meshes and view-dependent textures. G x G surface
@@ -112,7 +112,7 @@ def random_views(n, gen):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--source", default="assets/ana.cavatar")
-    ap.add_argument("--out", default="assets/gaussian/ana-gs.cavatar")
+    ap.add_argument("--out", default="assets/ana-gs.cavatar")
     ap.add_argument("--name", default=None)
     ap.add_argument("--grid", type=int, default=128)
     ap.add_argument("--steps", type=int, default=2000)
