@@ -46,6 +46,7 @@ struct xr_presenter {
 	struct present_user user;
 	uint32_t menu_presses;  /* since the last poll_input */
 	bool lost;              /* the session was lost: make a new one at the next frame */
+	bool instance_lost;     /* the runtime is going away: the application makes a new presenter */
 	uint32_t sessions;      /* sessions made so far (1 + recoveries) */
 	XrDebugUtilsMessengerEXT messenger;
 	bool has_debug_utils;
@@ -337,10 +338,14 @@ static enum cv_result poll_events(struct xr_presenter *x)
 		XrEventDataBuffer ev = {.type = XR_TYPE_EVENT_DATA_BUFFER};
 		XrResult xr = xrPollEvent(x->instance, &ev);
 		if (xr == XR_EVENT_UNAVAILABLE) return CV_OK;
+		if (xr == XR_ERROR_INSTANCE_LOST) { /* the runtime went away before telling us */
+			x->quit = x->instance_lost = true;
+			return CV_OK;
+		}
 		XR_TRY(x, xr);
 		if (ev.type == XR_TYPE_EVENT_DATA_INSTANCE_LOSS_PENDING) {
 			CV_WARN("xr: the runtime is going away");
-			x->quit = true;
+			x->quit = x->instance_lost = true;
 		} else if (ev.type == XR_TYPE_EVENT_DATA_SESSION_STATE_CHANGED) {
 			const XrEventDataSessionStateChanged *sc = (const XrEventDataSessionStateChanged *)&ev;
 			x->state = sc->state;
@@ -436,6 +441,10 @@ static enum cv_result xr_begin(struct presenter *p, struct present_frame *f)
 	memset(f, 0, sizeof(*f));
 	f->index = index;
 	CV_TRY(poll_events(x));
+	if (x->quit) { /* exiting, or the runtime is going away: nothing more to draw */
+		f->skip = true;
+		return CV_OK;
+	}
 	if (x->lost) CV_TRY(recover_session(x));
 	if (!x->running) {
 		sleep_ms(10); /* not visible yet: nothing to draw, do not spin */
@@ -548,6 +557,8 @@ static enum cv_result xr_end(struct presenter *p, struct present_frame *f)
 
 static bool xr_should_close(struct presenter *p) { return ((struct xr_presenter *)p)->quit; }
 
+static bool xr_lost(struct presenter *p) { return ((struct xr_presenter *)p)->instance_lost; }
+
 void xr_presenter_request_exit(struct presenter *p)
 {
 	struct xr_presenter *x = (struct xr_presenter *)p;
@@ -597,6 +608,7 @@ enum cv_result xr_presenter_create(const struct xr_desc *desc, struct gpu_contex
 		.should_close = xr_should_close,
 		.destroy = xr_destroy,
 		.poll_input = xr_poll_input,
+		.lost = xr_lost,
 	};
 	enum cv_result r = create_instance(x);
 	if (r == CV_OK) r = create_vulkan(x, desc);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "app.h"
 #include "app/bench_codec.h"
@@ -219,7 +220,7 @@ static enum cv_result create_meeting(const struct cli *c, bool window, struct ap
 		.speed = c->speed,
 		.decode_budget = window || c->xr ? 4 : 0, /* headless output must not depend on timing */
 	};
-	CV_INFO("cavr: playing %s (%u participants, %.1f s)", path, feed->count, feed->duration_s);
+	CV_INFO("cavr: playing %s (%u participants, %.1f s) from %.1f s", path, feed->count, feed->duration_s, c->start);
 	return app_meeting_scene_create(feed, &o, scene);
 }
 
@@ -231,7 +232,15 @@ static enum cv_result create_scene(const struct cli *c, bool window, struct app_
 }
 
 /* Shows the command's scene in a headset, in a window, or renders it to PNG files when there is no display. */
-static enum cv_result run_scene(const struct cli *c, const struct app_hooks *hooks)
+static void count_frames(void *user, struct presenter *p, uint64_t frame)
+{
+	(void)p;
+	*(uint64_t *)user = frame;
+}
+
+/* One run of the command's scene on one presenter; *lost: the presenter's device or runtime went away. */
+static enum cv_result run_once(const struct cli *c, const struct app_hooks *hooks, bool *lost, double *meeting_time,
+                               uint64_t *drawn)
 {
 	const char *display = getenv("DISPLAY");
 	bool window = !c->xr && (c->window || (!c->headless && display && display[0]));
@@ -274,11 +283,15 @@ static enum cv_result run_scene(const struct cli *c, const struct app_hooks *hoo
 			.fixed_fps = window || c->xr ? 0.0f : c->fps,
 			.samples = (VkSampleCountFlagBits)c->samples,
 			.progress = !window && !c->xr,
+			.after_frame = count_frames,
+			.user = drawn,
 		};
 		r = app_run(ctx, p, scene, &ld);
 		if (r == CV_OK && !window && !c->xr) r = offscreen_finish(p);
 		if (r == CV_OK && !window && !c->xr) CV_INFO("cavr: wrote %u frames to %s", ld.frames, output);
 	}
+	*lost = r == CV_OK && p && p->lost && p->lost(p);
+	if (scene && !strcmp(c->command, "play")) *meeting_time = app_meeting_time(scene);
 	uint32_t validation_messages = ctx ? ctx->validation_messages : 0;
 	app_scene_destroy(&scene, ctx);
 	presenter_destroy(&p);
@@ -288,6 +301,26 @@ static enum cv_result run_scene(const struct cli *c, const struct app_hooks *hoo
 	if (r == CV_OK && validation_messages)
 		return CV_FAIL(CV_ERROR_GPU, "%u Vulkan validation messages (see above)", validation_messages);
 	return r;
+}
+
+/* Shows the scene; when a headset's runtime goes away (instance loss) everything is made again, up to 3 times,
+ * and a meeting goes on from where it was. */
+static enum cv_result run_scene(const struct cli *c, const struct app_hooks *hooks)
+{
+	struct cli again = *c;
+	for (int attempt = 0;; attempt++) {
+		bool lost = false;
+		double meeting_time = again.start;
+		uint64_t drawn = 0;
+		enum cv_result r = run_once(&again, hooks, &lost, &meeting_time, &drawn);
+		if (r != CV_OK || !lost) return r;
+		if (attempt == 3) return CV_FAIL(CV_ERROR_UNSUPPORTED, "the OpenXR runtime went away 4 times; giving up");
+		CV_WARN("the OpenXR runtime went away; starting again (%d of 3)", attempt + 1);
+		again.start = meeting_time;
+		if (again.frames) again.frames = drawn < again.frames ? again.frames - (uint32_t)drawn : 1;
+		struct timespec pause = {1, 0};
+		nanosleep(&pause, NULL);
+	}
 }
 
 int app_main(int argc, char **argv, const struct app_hooks *hooks)

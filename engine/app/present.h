@@ -50,6 +50,8 @@ struct presenter {
 	enum cv_result (*begin_frame)(struct presenter *p, struct present_frame *frame);
 	enum cv_result (*end_frame)(struct presenter *p, struct present_frame *frame);
 	bool (*should_close)(struct presenter *p);
+	/* After it closed: whether its device or runtime went away (a new presenter may work); NULL: never. */
+	bool (*lost)(struct presenter *p);
 	/* Keys, mouse or gestures since the last call, as scene actions; NULL: the presenter has no input. */
 	uint32_t (*poll_input)(struct presenter *p, struct meeting_input *out, uint32_t max);
 	void (*destroy)(struct presenter *p);

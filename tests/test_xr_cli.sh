@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
-# A headset user joining a live meeting as a participant: `cavr join --xr --send-as` on the simulated OpenXR
-# runtime (scripted head and hands, tests/xr/meeting.simxr) sends the viewer to a second `cavr join`, which
-# records what it receives; the recording must hold the viewer's stream with head and hands.
+# The `cavr` command in a headset, on the simulated OpenXR runtime:
+# 1. the runtime goes away (instance loss) during `cavr play --xr`: cavr makes everything again and plays on;
+# 2. a headset user joining a live meeting as a participant: `cavr join --xr --send-as` (scripted head and
+#    hands, tests/xr/meeting.simxr) sends the viewer to a second `cavr join`, which records what it receives;
+#    the recording must hold the viewer's stream, and play back.
 set -u
 cavr=$1
 src=$2
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+printf 'at 0\nhead 0 1.2 0 ypr 0 -4 0\nat 1.0\nevent instance_loss\n' >"$work/loss.simxr"
+out=$(CAVR_SIMXR_SCRIPT="$work/loss.simxr" CAVR_SIMXR_RESOLUTION=64x64 CAVR_SIMXR_REFRESH_HZ=30 \
+	"$cavr" play --xr --frames 45 --start 3 2>&1)
+rc=$?
+echo "$out" | grep -v '^\['
+[ $rc -eq 0 ] || { echo "FAIL: cavr play --xr exited with $rc after the instance loss"; exit 1; }
+[ "$(echo "$out" | grep -c 'starting again (1 of 3)')" -eq 1 ] || { echo "FAIL: no restart after the instance loss"; exit 1; }
+second=$(echo "$out" | grep 'cavr: playing' | sed -n 2p)
+[[ $second == *"from "* && $second != *"from 3.0"* ]] || { echo "FAIL: the meeting did not go on from where it was"; exit 1; }
+echo "ok: instance loss survived"
+
 head -c 32 /dev/urandom | base64 >"$work/secret"
 port=$((47200 + RANDOM % 500))
 "$cavr" join --meeting t --secret-file "$work/secret" --listen "127.0.0.1:$port" --no-render --seconds 25 \
