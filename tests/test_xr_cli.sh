@@ -21,11 +21,17 @@ second=$(echo "$out" | grep 'cavr: playing' | sed -n 2p)
 echo "ok: instance loss survived"
 
 head -c 32 /dev/urandom | base64 >"$work/secret"
-port=$((47200 + RANDOM % 500))
-"$cavr" join --meeting t --secret-file "$work/secret" --listen "127.0.0.1:$port" --no-render --seconds 25 \
+# The receiver takes a free port and says which.
+"$cavr" join --meeting t --secret-file "$work/secret" --listen 127.0.0.1:0 --no-render --seconds 25 \
 	--record "$work/viewer.cavrec" >"$work/receiver.log" 2>&1 &
 receiver=$!
-sleep 0.5
+port=
+for _ in $(seq 100); do
+	port=$(sed -n "s/.*meeting 't' on 127\.0\.0\.1:\([0-9]*\).*/\1/p" "$work/receiver.log")
+	[ -n "$port" ] && break
+	sleep 0.05
+done
+[ -n "$port" ] || { echo "FAIL: the receiver did not start"; cat "$work/receiver.log"; exit 1; }
 CAVR_SIMXR_SCRIPT="$src/tests/xr/meeting.simxr" CAVR_SIMXR_RESOLUTION=96x96 CAVR_SIMXR_REFRESH_HZ=30 \
 	"$cavr" join --meeting t --secret-file "$work/secret" --listen 127.0.0.1:0 --xr --frames 150 \
 	--send-as 7 --avatar "$src/assets/ines.cavatar" --name viewer --peer "127.0.0.1:$port" >"$work/viewer.log" 2>&1
