@@ -48,6 +48,6 @@ packets=$(echo "$out" | sed -n 's/^packets: \([0-9]*\).*/\1/p')
 [ "${packets:-0}" -ge 20 ] || { echo "FAIL: $packets packets from the viewer (wanted >= 20)"; exit 1; }
 echo "$out" | grep -qE '^ +7 +viewer' || { echo "FAIL: participant 7 'viewer' is not in the recording"; exit 1; }
 # The viewer's stream plays back: head and hands on the sample avatar.
-"$cavr" play "$work/viewer.cavrec" --headless --frames 1 --start 2 --size 64x36 --output "$work/v.png" >/dev/null 2>&1 ||
+"$cavr" play "$work/viewer.cavrec" --headless --frames 1 --start 0.5 --size 64x36 --output "$work/v.png" >/dev/null 2>&1 ||
 	{ echo "FAIL: the recorded viewer does not play"; exit 1; }
 echo "ok: $packets packets of the viewer recorded"
