@@ -4,14 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "avatar/decode_ops.h"
 #include "avatar/decoder.h"
 
-static const uint32_t linear_comp[] =
-#include "decode/linear.comp.inc"
-;
-static const uint32_t convt_comp[] =
-#include "decode/convt.comp.inc"
-;
 static const uint32_t texture_finalize_comp[] =
 #include "decode/texture_finalize.comp.inc"
 ;
@@ -23,31 +18,15 @@ static const uint32_t mesh_vertices_comp[] =
 ;
 
 #define MAX_BATCH 16     /* participants per batch of buffers */
-#define CB_VARIANTS 5    /* convt channel blocks of 16, 8, 4, 2 and 1 vec4 at most, halving down to 1 */
-#define MAX_PIXELS 8     /* convt pixels per invocation, at most */
-
 /* ---- kernels ---- */
 
 struct avatar_kernels {
-	struct avatar_kernel_params params;
-	struct gpu_pipeline linear, texture_finalize, mesh_positions, mesh_vertices;
-	struct gpu_pipeline convt[CB_VARIANTS][4]; /* [channel block variant][parity], created when first needed */
-	uint32_t convt_cb4[CB_VARIANTS], convt_pixels[CB_VARIANTS];
+	struct decode_ops ops; /* the layers, shared with the gca family */
+	struct gpu_pipeline texture_finalize, mesh_positions, mesh_vertices;
 };
 
 static const VkDescriptorType TEXEL = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
 static const VkDescriptorType STORAGE = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-
-/* Defaults per kind of device. On CPU drivers (lavapipe) big register blocks and narrow workgroups win
- * (../shared/reference/lavapipe-notes.md); on GPUs, smaller blocks leave more invocations to hide latency. */
-static struct avatar_kernel_params default_params(const struct gpu_context *ctx)
-{
-	if (ctx->properties.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU)
-		return (struct avatar_kernel_params){.convt_pixels = 8, .convt_channels = 8, .convt_group_x = 8,
-		                                     .convt_group_y = 1, .linear_group = 32};
-	return (struct avatar_kernel_params){.convt_pixels = 2, .convt_channels = 8, .convt_group_x = 16,
-	                                     .convt_group_y = 4, .linear_group = 64};
-}
 
 enum cv_result avatar_kernels_create(struct gpu_context *ctx, const struct avatar_kernel_params *override,
                                      struct avatar_kernels **out)
@@ -55,39 +34,10 @@ enum cv_result avatar_kernels_create(struct gpu_context *ctx, const struct avata
 	*out = NULL;
 	struct avatar_kernels *k = calloc(1, sizeof(*k));
 	if (!k) return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "avatar kernels");
-	k->params = default_params(ctx);
-	if (override) {
-		if (override->convt_pixels) k->params.convt_pixels = override->convt_pixels;
-		if (override->convt_channels) k->params.convt_channels = override->convt_channels;
-		if (override->convt_group_x) k->params.convt_group_x = override->convt_group_x;
-		if (override->convt_group_y) k->params.convt_group_y = override->convt_group_y;
-		if (override->linear_group) k->params.linear_group = override->linear_group;
-	}
-	const struct avatar_kernel_params *p = &k->params;
-	if (p->convt_channels % 4 || p->convt_channels > 64 || p->convt_pixels > MAX_PIXELS ||
-	    p->convt_group_x * p->convt_group_y > ctx->properties.limits.maxComputeWorkGroupInvocations ||
-	    p->linear_group > ctx->properties.limits.maxComputeWorkGroupInvocations) {
-		enum cv_result r = CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "kernel parameters out of range (channels %u, pixels %u)",
-		                           p->convt_channels, p->convt_pixels);
-		free(k);
-		return r;
-	}
-	/* Narrower channel blocks (layers with few output channels) take more pixels, keeping the register block. */
-	for (uint32_t v = 0, cb4 = p->convt_channels / 4; v < CB_VARIANTS; v++, cb4 = cb4 > 1 ? cb4 / 2 : 1) {
-		/* halving reaches 1 within CB_VARIANTS steps since convt_channels <= 64 */
-		k->convt_cb4[v] = cb4;
-		uint32_t pixels = p->convt_pixels * (p->convt_channels / 4) / cb4;
-		k->convt_pixels[v] = pixels < MAX_PIXELS ? pixels : MAX_PIXELS;
-	}
-
-	const VkDescriptorType linear_b[4] = {TEXEL, TEXEL, TEXEL, STORAGE};
 	const VkDescriptorType tex_b[2] = {TEXEL, VK_DESCRIPTOR_TYPE_STORAGE_IMAGE};
 	const VkDescriptorType pos_b[3] = {STORAGE, STORAGE, STORAGE};
 	const VkDescriptorType vert_b[5] = {STORAGE, STORAGE, STORAGE, STORAGE, STORAGE};
-	enum cv_result r = gpu_pipeline_compute_init(ctx, &k->linear, &(struct gpu_compute_pipeline_desc){
-		.shader = GPU_SHADER(linear_comp),
-		.layout = {.bindings = linear_b, .binding_count = 4, .push_constant_size = 28,
-		           .spec_constants = &p->linear_group, .spec_constant_count = 1, .name = "decode linear"}});
+	enum cv_result r = decode_ops_init(ctx, override, &k->ops);
 	if (r == CV_OK)
 		r = gpu_pipeline_compute_init(ctx, &k->texture_finalize, &(struct gpu_compute_pipeline_desc){
 			.shader = GPU_SHADER(texture_finalize_comp),
@@ -112,62 +62,17 @@ void avatar_kernels_destroy(struct gpu_context *ctx, struct avatar_kernels **pk)
 {
 	struct avatar_kernels *k = *pk;
 	if (!k) return;
-	gpu_pipeline_fini(ctx, &k->linear);
+	decode_ops_fini(ctx, &k->ops);
 	gpu_pipeline_fini(ctx, &k->texture_finalize);
 	gpu_pipeline_fini(ctx, &k->mesh_positions);
 	gpu_pipeline_fini(ctx, &k->mesh_vertices);
-	for (int v = 0; v < CB_VARIANTS; v++)
-		for (int p = 0; p < 4; p++) gpu_pipeline_fini(ctx, &k->convt[v][p]);
 	free(k);
 	*pk = NULL;
 }
 
-const struct avatar_kernel_params *avatar_kernels_params(const struct avatar_kernels *k) { return &k->params; }
-
-/* The variant with the largest channel block that divides the layer's cout4. */
-static uint32_t convt_variant(const struct avatar_kernels *k, uint32_t cout4)
-{
-	for (uint32_t v = 0; v < CB_VARIANTS; v++)
-		if (cout4 % k->convt_cb4[v] == 0) return v;
-	return CB_VARIANTS - 1;
-}
-
-static enum cv_result convt_pipeline(struct gpu_context *ctx, struct avatar_kernels *k, uint32_t variant,
-                                     uint32_t parity, const struct gpu_pipeline **out)
-{
-	struct gpu_pipeline *p = &k->convt[variant][parity];
-	if (!p->pipeline) {
-		const uint32_t spec[6] = {k->params.convt_group_x, k->params.convt_group_y, parity >> 1, parity & 1,
-		                          k->convt_pixels[variant], k->convt_cb4[variant]};
-		const VkDescriptorType b[4] = {TEXEL, TEXEL, TEXEL, STORAGE};
-		CV_TRY(gpu_pipeline_compute_init(ctx, p, &(struct gpu_compute_pipeline_desc){
-			.shader = GPU_SHADER(convt_comp),
-			.layout = {.bindings = b, .binding_count = 4, .push_constant_size = 28, .spec_constants = spec,
-			           .spec_constant_count = 6, .name = "decode convt"}}));
-	}
-	*out = p;
-	return CV_OK;
-}
+const struct avatar_kernel_params *avatar_kernels_params(const struct avatar_kernels *k) { return &k->ops.params; }
 
 /* ---- weights on the GPU ---- */
-
-/* A buffer read through a texel view: weights (f16 or f32) or f32 constants. */
-struct texel_tensor {
-	struct gpu_buffer buffer;
-	VkBufferView view;
-};
-
-struct linear_layer {
-	struct texel_tensor weights, bias;
-	uint32_t in4, out;
-	float slope;
-};
-
-struct convt_layer {
-	struct texel_tensor weights, bias;
-	uint32_t hin, win, cin4, cout4, variant;
-	float slope;
-};
 
 /* Participants decoded together; sized so that no buffer exceeds the device's storage-buffer range. */
 struct batch {
@@ -196,163 +101,6 @@ struct avatar_model {
 	uint32_t batch_count;
 	struct avatar_model_memory memory;
 };
-
-static uint32_t div_up(uint32_t a, uint32_t b) { return (a + b - 1) / b; }
-
-/* Uploads `count` floats as a texel buffer, converting to f16 when asked. */
-static enum cv_result texel_upload(struct gpu_context *ctx, struct texel_tensor *t, const float *data, size_t count,
-                                   bool f16, const char *name, uint64_t *bytes)
-{
-	size_t size = count * (f16 ? 2 : 4);
-	CV_TRY(gpu_buffer_init(ctx, &t->buffer, &(struct gpu_buffer_desc){
-		.size = size, .usage = VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT, .name = name}));
-	enum cv_result r;
-	if (f16) {
-		uint16_t *h = malloc(count * 2);
-		if (!h) return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "%s", name);
-		for (size_t i = 0; i < count; i++) h[i] = st_f32_to_f16(data[i]);
-		r = gpu_buffer_write(ctx, &t->buffer, 0, h, size);
-		free(h);
-	} else {
-		r = gpu_buffer_write(ctx, &t->buffer, 0, data, size);
-	}
-	if (r == CV_OK)
-		r = gpu_buffer_view_create(ctx, &t->buffer, f16 ? VK_FORMAT_R16G16B16A16_SFLOAT : VK_FORMAT_R32G32B32A32_SFLOAT,
-		                           name, &t->view);
-	*bytes += size;
-	return r;
-}
-
-static void texel_fini(struct gpu_context *ctx, struct texel_tensor *t)
-{
-	if (t->view) vkDestroyBufferView(ctx->device, t->view, NULL);
-	gpu_buffer_fini(ctx, &t->buffer);
-	t->view = VK_NULL_HANDLE;
-}
-
-/* A scratch texel buffer of `vec4s` f32 texels, also writable as a storage buffer. */
-static enum cv_result texel_scratch(struct gpu_context *ctx, struct texel_tensor *t, size_t vec4s, bool host,
-                                    const char *name, uint64_t *bytes)
-{
-	CV_TRY(gpu_buffer_init(ctx, &t->buffer, &(struct gpu_buffer_desc){
-		.size = vec4s * 16, .host_visible = host, .name = name,
-		.usage = VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT | VK_BUFFER_USAGE_STORAGE_BUFFER_BIT}));
-	*bytes += vec4s * 16;
-	return gpu_buffer_view_create(ctx, &t->buffer, VK_FORMAT_R32G32B32A32_SFLOAT, name, &t->view);
-}
-
-static enum cv_result tensor_f32(const struct avatar_file *file, const char *name, float **out, size_t *count)
-{
-	const struct st_tensor *t = avatar_tensor(file, name);
-	if (!t) return CV_FAIL(CV_ERROR_FORMAT, "avatar '%s' has no tensor %s", avatar_name(file), name);
-	*out = malloc(t->count * sizeof(float) + 1);
-	if (!*out) return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "%s", name);
-	if (count) *count = t->count;
-	enum cv_result r = st_tensor_to_f32(t, *out, t->count);
-	if (r != CV_OK) {
-		free(*out);
-		*out = NULL;
-	}
-	return r;
-}
-
-/* Packs a Linear [out][in] as [out][in4] vec4 rows (zero padded) and its bias as [out4] vec4.
- * `row_of(o)` gives the source row of packed output o (identity, or CHW -> HWC for texture_fc). */
-static enum cv_result linear_init(struct gpu_context *ctx, struct avatar_model *m, const struct avatar_file *file,
-                                  const char *prefix, uint32_t in, uint32_t out, float slope, uint32_t hwc_side,
-                                  struct linear_layer *l)
-{
-	char wname[96], bname[96];
-	snprintf(wname, sizeof(wname), "%s.weight", prefix);
-	snprintf(bname, sizeof(bname), "%s.bias", prefix);
-	float *w = NULL, *b = NULL;
-	CV_TRY(tensor_f32(file, wname, &w, NULL));
-	enum cv_result r = tensor_f32(file, bname, &b, NULL);
-	l->in4 = div_up(in, 4);
-	l->out = out;
-	l->slope = slope;
-	size_t wcount = (size_t)out * l->in4 * 4, bcount = (size_t)div_up(out, 4) * 4;
-	float *pw = r == CV_OK ? calloc(wcount, sizeof(float)) : NULL;
-	float *pb = pw ? calloc(bcount, sizeof(float)) : NULL;
-	if (r == CV_OK && !pb) r = CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "%s", prefix);
-	if (r == CV_OK) {
-		uint32_t plane = hwc_side * hwc_side, channels = hwc_side ? out / plane : 0;
-		for (uint32_t o = 0; o < out; o++) {
-			/* texture_fc: packed output (pixel, channel) comes from torch's row channel * plane + pixel */
-			uint32_t src = hwc_side ? (o % channels) * plane + o / channels : o;
-			memcpy(&pw[(size_t)o * l->in4 * 4], &w[(size_t)src * in], in * sizeof(float));
-			pb[o] = b[src];
-		}
-		r = texel_upload(ctx, &l->weights, pw, wcount, !m->f32_weights, wname, &m->memory.shared_bytes);
-	}
-	if (r == CV_OK) r = texel_upload(ctx, &l->bias, pb, bcount, !m->f32_weights, bname, &m->memory.shared_bytes);
-	m->memory.flops_per_decode += 2ull * in * out;
-	free(w);
-	free(b);
-	free(pw);
-	free(pb);
-	return r;
-}
-
-/* Packs ConvTranspose2d weights [cin][cout][4][4] as [parity][ty][tx][cin][cout4] vec4, and bias + untied bias
- * [cout][H][W] as [H][W][cout4] vec4 (see convt.comp for the tap order). */
-static enum cv_result convt_init(struct gpu_context *ctx, struct avatar_model *m, const struct avatar_file *file,
-                                 uint32_t i, uint32_t side_in, struct convt_layer *l)
-{
-	uint32_t cin = m->arch.channels[i], cout = m->arch.channels[i + 1];
-	if (cin % 4) return CV_FAIL(CV_ERROR_UNSUPPORTED, "up-convolution %u has %u input channels; cavr needs a multiple of 4", i, cin);
-	char name[96];
-	float *w = NULL, *b = NULL, *ub = NULL;
-	snprintf(name, sizeof(name), "dec.up.%u.weight", i);
-	CV_TRY(tensor_f32(file, name, &w, NULL));
-	snprintf(name, sizeof(name), "dec.up.%u.bias", i);
-	enum cv_result r = tensor_f32(file, name, &b, NULL);
-	snprintf(name, sizeof(name), "dec.up.%u.untied_bias", i);
-	if (r == CV_OK) r = tensor_f32(file, name, &ub, NULL);
-	l->hin = l->win = side_in;
-	l->cin4 = cin / 4;
-	l->cout4 = div_up(cout, 4);
-	l->slope = i + 1 == m->arch.up_count ? 1.0f : m->arch.leaky_slope;
-	l->variant = convt_variant(m->kernels, l->cout4);
-	uint32_t side_out = side_in * 2, c4 = l->cout4 * 4;
-	size_t wcount = (size_t)16 * cin * c4, bcount = (size_t)side_out * side_out * c4;
-	float *pw = r == CV_OK ? calloc(wcount, sizeof(float)) : NULL;
-	float *pb = pw ? calloc(bcount, sizeof(float)) : NULL;
-	if (r == CV_OK && !pb) r = CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "up-convolution %u", i);
-	if (r == CV_OK) {
-		for (uint32_t parity = 0; parity < 4; parity++)
-			for (uint32_t ty = 0; ty < 2; ty++)
-				for (uint32_t tx = 0; tx < 2; tx++) {
-					uint32_t ky = (parity >> 1) == 0 ? 1 + 2 * ty : 2 * ty;
-					uint32_t kx = (parity & 1) == 0 ? 1 + 2 * tx : 2 * tx;
-					float *dst = &pw[(size_t)(parity * 4 + ty * 2 + tx) * cin * c4];
-					for (uint32_t ci = 0; ci < cin; ci++)
-						for (uint32_t co = 0; co < cout; co++)
-							dst[(size_t)ci * c4 + co] = w[(((size_t)ci * cout + co) * 4 + ky) * 4 + kx];
-				}
-		for (uint32_t y = 0; y < side_out; y++)
-			for (uint32_t x = 0; x < side_out; x++)
-				for (uint32_t co = 0; co < cout; co++)
-					pb[((size_t)y * side_out + x) * c4 + co] = b[co] + ub[((size_t)co * side_out + y) * side_out + x];
-		/* The last layer also de-normalises: colour = out * std + mean, folded into its weights and bias. */
-		if (i + 1 == m->arch.up_count) {
-			for (size_t j = 0; j < wcount; j++) pw[j] *= m->tex_std;
-			for (size_t p = 0; p < (size_t)side_out * side_out; p++)
-				for (uint32_t co = 0; co < cout; co++) pb[p * c4 + co] = pb[p * c4 + co] * m->tex_std + m->tex_mean[p * 3 + co];
-		}
-		snprintf(name, sizeof(name), "dec.up.%u weights", i);
-		r = texel_upload(ctx, &l->weights, pw, wcount, !m->f32_weights, name, &m->memory.shared_bytes);
-		snprintf(name, sizeof(name), "dec.up.%u biases", i);
-		if (r == CV_OK) r = texel_upload(ctx, &l->bias, pb, bcount, !m->f32_weights, name, &m->memory.shared_bytes);
-	}
-	m->memory.flops_per_decode += 2ull * side_out * side_out * cout * cin * 4;
-	free(w);
-	free(b);
-	free(ub);
-	free(pw);
-	free(pb);
-	return r;
-}
 
 static enum cv_result upload_storage(struct gpu_context *ctx, struct gpu_buffer *buf, const void *data, size_t size,
                                      VkBufferUsageFlags usage, const char *name, uint64_t *bytes)
@@ -386,8 +134,8 @@ static enum cv_result topology_init(struct gpu_context *ctx, struct avatar_model
 	const struct avatar_dam_arch *a = &m->arch;
 	const struct st_tensor *tv = avatar_tensor(file, "mesh.tri_vertex"), *tu = avatar_tensor(file, "mesh.tri_uv");
 	float *uv = NULL, *mean = NULL;
-	CV_TRY(tensor_f32(file, "mesh.uv", &uv, NULL));
-	enum cv_result r = tensor_f32(file, "mesh.vert_mean", &mean, NULL);
+	CV_TRY(decode_tensor_f32(file, "mesh.uv", &uv, NULL));
+	enum cv_result r = decode_tensor_f32(file, "mesh.vert_mean", &mean, NULL);
 	size_t corners_n = (size_t)a->triangles * 3, table = 16;
 	while (table < corners_n * 2) table *= 2;
 	int32_t *tri_v = malloc(corners_n * 4 + 4), *tri_uv = malloc(corners_n * 4 + 4);
@@ -453,7 +201,7 @@ static enum cv_result topology_init(struct gpu_context *ctx, struct avatar_model
 static enum cv_result scalar(const struct avatar_file *file, const char *name, float *out)
 {
 	float *v = NULL;
-	CV_TRY(tensor_f32(file, name, &v, NULL));
+	CV_TRY(decode_tensor_f32(file, name, &v, NULL));
 	*out = v[0];
 	free(v);
 	return CV_OK;
@@ -477,14 +225,14 @@ static enum cv_result batch_init(struct gpu_context *ctx, struct avatar_model *m
 {
 	const struct avatar_dam_arch *a = &m->arch;
 	uint64_t before = m->memory.shared_bytes, bytes = 0;
-	size_t act4 = div_up((uint32_t)largest_activation(m), 4), tex = (size_t)a->texture * a->texture;
+	size_t act4 = decode_div_up((uint32_t)largest_activation(m), 4), tex = (size_t)a->texture * a->texture;
 	uint32_t n = b->capacity;
-	enum cv_result r = texel_scratch(ctx, &b->codes, (size_t)n * m->latent4, true, "codes", &bytes);
-	if (r == CV_OK) r = texel_scratch(ctx, &b->views, n, true, "views", &bytes);
-	if (r == CV_OK) r = texel_scratch(ctx, &b->features, (size_t)n * m->feat4, false, "features", &bytes);
-	if (r == CV_OK) r = texel_scratch(ctx, &b->act[0], n * act4, false, "activations 0", &bytes);
-	if (r == CV_OK) r = texel_scratch(ctx, &b->texels, n * tex, false, "texels", &bytes);
-	if (r == CV_OK && a->up_count > 1) r = texel_scratch(ctx, &b->act[1], n * act4, false, "activations 1", &bytes);
+	enum cv_result r = decode_texel_scratch(ctx, &b->codes, (size_t)n * m->latent4, true, "codes", &bytes);
+	if (r == CV_OK) r = decode_texel_scratch(ctx, &b->views, n, true, "views", &bytes);
+	if (r == CV_OK) r = decode_texel_scratch(ctx, &b->features, (size_t)n * m->feat4, false, "features", &bytes);
+	if (r == CV_OK) r = decode_texel_scratch(ctx, &b->act[0], n * act4, false, "activations 0", &bytes);
+	if (r == CV_OK) r = decode_texel_scratch(ctx, &b->texels, n * tex, false, "texels", &bytes);
+	if (r == CV_OK && a->up_count > 1) r = decode_texel_scratch(ctx, &b->act[1], n * act4, false, "activations 1", &bytes);
 	const VkBufferUsageFlags ssbo = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
 	struct {
 		struct gpu_buffer *buf;
@@ -527,15 +275,15 @@ static enum cv_result batch_init(struct gpu_context *ctx, struct avatar_model *m
 
 static void batch_fini(struct gpu_context *ctx, struct batch *b)
 {
-	texel_fini(ctx, &b->codes);
-	texel_fini(ctx, &b->views);
-	texel_fini(ctx, &b->features);
-	texel_fini(ctx, &b->act[0]);
-	texel_fini(ctx, &b->act[1]);
+	decode_texel_fini(ctx, &b->codes);
+	decode_texel_fini(ctx, &b->views);
+	decode_texel_fini(ctx, &b->features);
+	decode_texel_fini(ctx, &b->act[0]);
+	decode_texel_fini(ctx, &b->act[1]);
 	gpu_buffer_fini(ctx, &b->mesh_raw);
 	gpu_buffer_fini(ctx, &b->positions);
 	gpu_buffer_fini(ctx, &b->vertices);
-	texel_fini(ctx, &b->texels);
+	decode_texel_fini(ctx, &b->texels);
 	for (uint32_t i = 0; b->textures && i < b->capacity; i++) {
 		if (b->storage_views[i]) vkDestroyImageView(ctx->device, b->storage_views[i], NULL);
 		gpu_image_fini(ctx, &b->textures[i]);
@@ -552,16 +300,24 @@ static enum cv_result model_init(struct gpu_context *ctx, struct avatar_model *m
 	const uint32_t hidden = AVATAR_DAM_HIDDEN, view = a->view_conditioned ? AVATAR_DAM_VIEW : 0;
 	uint32_t c0 = a->channels[0], s0 = a->init_size;
 	if (c0 % 4) return CV_FAIL(CV_ERROR_UNSUPPORTED, "avatar '%s': %u texture-code channels; cavr needs a multiple of 4", m->name, c0);
-	m->latent4 = div_up(a->latent, 4);
+	m->latent4 = decode_div_up(a->latent, 4);
 	m->feat4 = (view + hidden) / 4;
 	CV_TRY(scalar(file, "mesh.vert_std", &m->vert_std));
 	CV_TRY(scalar(file, "tex.std", &m->tex_std));
-	CV_TRY(tensor_f32(file, "tex.mean", &m->tex_mean, NULL));
-	if (view) CV_TRY(linear_init(ctx, m, file, "dec.view_fc", 3, view, a->leaky_slope, 0, &m->view_fc));
-	CV_TRY(linear_init(ctx, m, file, "dec.z_fc", a->latent, hidden, a->leaky_slope, 0, &m->z_fc));
-	CV_TRY(linear_init(ctx, m, file, "dec.texture_fc", view + hidden, c0 * s0 * s0, a->leaky_slope, s0, &m->texture_fc));
-	CV_TRY(linear_init(ctx, m, file, "dec.mesh_fc", hidden, a->vertices * 3, 1.0f, 0, &m->mesh_fc));
-	for (uint32_t i = 0; i < a->up_count; i++) CV_TRY(convt_init(ctx, m, file, i, s0 << i, &m->up[i]));
+	CV_TRY(decode_tensor_f32(file, "tex.mean", &m->tex_mean, NULL));
+	const struct decode_upload up = {.f16 = !m->f32_weights, .memory = &m->memory};
+	if (view) CV_TRY(decode_linear_init(ctx, &up, file, "dec.view_fc", 3, view, a->leaky_slope, 0, &m->view_fc));
+	CV_TRY(decode_linear_init(ctx, &up, file, "dec.z_fc", a->latent, hidden, a->leaky_slope, 0, &m->z_fc));
+	CV_TRY(decode_linear_init(ctx, &up, file, "dec.texture_fc", view + hidden, c0 * s0 * s0, a->leaky_slope, s0,
+	                          &m->texture_fc));
+	CV_TRY(decode_linear_init(ctx, &up, file, "dec.mesh_fc", hidden, a->vertices * 3, 1.0f, 0, &m->mesh_fc));
+	for (uint32_t i = 0; i < a->up_count; i++) {
+		/* The last layer also de-normalises: colour = out * std + mean, folded into its weights and bias. */
+		bool last = i + 1 == a->up_count;
+		CV_TRY(decode_convt_init(ctx, &m->kernels->ops, &up, file, "dec.up", i, a->channels[i], a->channels[i + 1],
+		                         s0 << i, last ? 1.0f : a->leaky_slope, last ? m->tex_mean : NULL, m->tex_std,
+		                         &m->up[i]));
+	}
 	free(m->tex_mean);
 	m->tex_mean = NULL;
 	CV_TRY(topology_init(ctx, m, file));
@@ -575,7 +331,7 @@ static enum cv_result model_init(struct gpu_context *ctx, struct avatar_model *m
 		               per, ctx->properties.deviceName, limit);
 	uint32_t cap = (uint32_t)(limit / per);
 	if (cap > MAX_BATCH) cap = MAX_BATCH;
-	m->batch_count = div_up(m->participants, cap);
+	m->batch_count = decode_div_up(m->participants, cap);
 	m->batches = calloc(m->batch_count, sizeof(*m->batches));
 	if (!m->batches) return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "avatar batches");
 	for (uint32_t i = 0; i < m->batch_count; i++) {
@@ -617,25 +373,16 @@ enum cv_result avatar_model_create(struct gpu_context *ctx, struct avatar_kernel
 	return CV_OK;
 }
 
-static void linear_fini(struct gpu_context *ctx, struct linear_layer *l)
-{
-	texel_fini(ctx, &l->weights);
-	texel_fini(ctx, &l->bias);
-}
-
 void avatar_model_destroy(struct gpu_context *ctx, struct avatar_model **pm)
 {
 	struct avatar_model *m = *pm;
 	if (!m) return;
 	vkDeviceWaitIdle(ctx->device);
-	linear_fini(ctx, &m->view_fc);
-	linear_fini(ctx, &m->z_fc);
-	linear_fini(ctx, &m->texture_fc);
-	linear_fini(ctx, &m->mesh_fc);
-	for (uint32_t i = 0; i < AVATAR_DAM_MAX_UP; i++) {
-		texel_fini(ctx, &m->up[i].weights);
-		texel_fini(ctx, &m->up[i].bias);
-	}
+	decode_linear_fini(ctx, &m->view_fc);
+	decode_linear_fini(ctx, &m->z_fc);
+	decode_linear_fini(ctx, &m->texture_fc);
+	decode_linear_fini(ctx, &m->mesh_fc);
+	for (uint32_t i = 0; i < AVATAR_DAM_MAX_UP; i++) decode_convt_fini(ctx, &m->up[i]);
 	free(m->tex_mean);
 	gpu_buffer_fini(ctx, &m->vert_mean);
 	gpu_buffer_fini(ctx, &m->triangles);
@@ -700,58 +447,24 @@ static void stage_done(struct recorder *rec)
 	if (rec->timer) gpu_cmd_timer_mark(rec->cmd, rec->timer, ++rec->mark);
 }
 
-static void record_linear(struct recorder *rec, const struct linear_layer *l, VkBufferView in, uint32_t in_offset4,
-                          uint32_t in_stride4, const struct gpu_buffer *out, uint32_t out_offset, uint32_t out_stride,
-                          uint32_t count)
-{
-	struct {
-		uint32_t in4, in_offset4, in_stride4, out_count, out_offset, out_stride;
-		float slope;
-	} push = {l->in4, in_offset4, in_stride4, l->out, out_offset, out_stride, l->slope};
-	const struct avatar_kernels *k = rec->m->kernels;
-	gpu_cmd_bind(rec->ctx, rec->cmd, &k->linear,
-	             (struct gpu_binding[]){{.texel_view = in}, {.texel_view = l->weights.view},
-	                                    {.texel_view = l->bias.view}, {.buffer = out}},
-	             &push, sizeof(push));
-	vkCmdDispatch(rec->cmd, div_up(div_up(l->out, 4), k->params.linear_group), count, 1);
-}
-
-static enum cv_result record_convt(struct recorder *rec, const struct convt_layer *l, VkBufferView in,
-                                   const struct gpu_buffer *out, uint32_t count)
-{
-	struct avatar_kernels *k = rec->m->kernels;
-	uint32_t cb4 = k->convt_cb4[l->variant], blocks = l->cout4 / cb4;
-	uint32_t pixel_blocks = div_up(l->win, k->convt_pixels[l->variant]);
-	struct {
-		uint32_t hin, win, cin4, cout4, cout_blocks, pixel_blocks;
-		float slope;
-	} push = {l->hin, l->win, l->cin4, l->cout4, blocks, pixel_blocks, l->slope};
-	for (uint32_t parity = 0; parity < 4; parity++) {
-		const struct gpu_pipeline *p;
-		CV_TRY(convt_pipeline(rec->ctx, k, l->variant, parity, &p));
-		gpu_cmd_bind(rec->ctx, rec->cmd, p,
-		             (struct gpu_binding[]){{.texel_view = in}, {.texel_view = l->weights.view},
-		                                    {.texel_view = l->bias.view}, {.buffer = out}},
-		             &push, sizeof(push));
-		vkCmdDispatch(rec->cmd, div_up(pixel_blocks * blocks, k->params.convt_group_x),
-		              div_up(l->hin, k->params.convt_group_y), count);
-	}
-	return CV_OK;
-}
-
 static enum cv_result record_batch(struct recorder *rec, struct batch *b, uint32_t count)
 {
 	struct avatar_model *m = rec->m;
 	const struct avatar_dam_arch *a = &m->arch;
-	const struct avatar_kernels *k = m->kernels;
+	struct avatar_kernels *k = m->kernels;
 	uint32_t view4 = a->view_conditioned ? AVATAR_DAM_VIEW / 4 : 0, feat = m->feat4 * 4;
 	/* MLPs: view code and z code side by side in `features`, then the texture code and the mesh. */
+	struct gpu_context *ctx = rec->ctx;
+	VkCommandBuffer cmd = rec->cmd;
 	if (a->view_conditioned)
-		record_linear(rec, &m->view_fc, b->views.view, 0, 1, &b->features.buffer, 0, feat, count);
-	record_linear(rec, &m->z_fc, b->codes.view, 0, m->latent4, &b->features.buffer, view4 * 4, feat, count);
-	gpu_cmd_compute_barrier(rec->cmd);
-	record_linear(rec, &m->texture_fc, b->features.view, 0, m->feat4, &b->act[0].buffer, 0, m->texture_fc.out, count);
-	record_linear(rec, &m->mesh_fc, b->features.view, view4, m->feat4, &b->mesh_raw, 0, m->mesh_fc.out, count);
+		decode_record_linear(ctx, cmd, &k->ops, &m->view_fc, b->views.view, 0, 1, &b->features.buffer, 0, feat, count);
+	decode_record_linear(ctx, cmd, &k->ops, &m->z_fc, b->codes.view, 0, m->latent4, &b->features.buffer, view4 * 4,
+	                     feat, count);
+	gpu_cmd_compute_barrier(cmd);
+	decode_record_linear(ctx, cmd, &k->ops, &m->texture_fc, b->features.view, 0, m->feat4, &b->act[0].buffer, 0,
+	                     m->texture_fc.out, count);
+	decode_record_linear(ctx, cmd, &k->ops, &m->mesh_fc, b->features.view, view4, m->feat4, &b->mesh_raw, 0,
+	                     m->mesh_fc.out, count);
 	stage_done(rec);
 
 	struct {
@@ -761,7 +474,7 @@ static enum cv_result record_batch(struct recorder *rec, struct batch *b, uint32
 	gpu_cmd_bind(rec->ctx, rec->cmd, &k->mesh_positions,
 	             (struct gpu_binding[]){{.buffer = &b->mesh_raw}, {.buffer = &m->vert_mean}, {.buffer = &b->positions}},
 	             &pos_push, sizeof(pos_push));
-	vkCmdDispatch(rec->cmd, div_up(a->vertices, 64), count, 1);
+	vkCmdDispatch(rec->cmd, decode_div_up(a->vertices, 64), count, 1);
 	gpu_cmd_compute_barrier(rec->cmd);
 	struct {
 		uint32_t vertices, render_vertices, batch;
@@ -770,13 +483,14 @@ static enum cv_result record_batch(struct recorder *rec, struct batch *b, uint32
 	             (struct gpu_binding[]){{.buffer = &b->positions}, {.buffer = &m->triangles}, {.buffer = &m->adjacency},
 	                                    {.buffer = &m->corners}, {.buffer = &b->vertices}},
 	             &vert_push, sizeof(vert_push));
-	vkCmdDispatch(rec->cmd, div_up(m->render_vertices, 64), count, 1);
+	vkCmdDispatch(rec->cmd, decode_div_up(m->render_vertices, 64), count, 1);
 	stage_done(rec);
 
 	for (uint32_t i = 0; i < a->up_count; i++) {
 		bool last = i + 1 == a->up_count;
 		const struct texel_tensor *in = &b->act[i % 2];
-		CV_TRY(record_convt(rec, &m->up[i], in->view, last ? &b->texels.buffer : &b->act[(i + 1) % 2].buffer, count));
+		CV_TRY(decode_record_convt(ctx, cmd, &k->ops, &m->up[i], in->view,
+		                           last ? &b->texels.buffer : &b->act[(i + 1) % 2].buffer, count));
 		stage_done(rec);
 	}
 
@@ -788,7 +502,7 @@ static enum cv_result record_batch(struct recorder *rec, struct batch *b, uint32
 		             (struct gpu_binding[]){{.texel_view = b->texels.view},
 		                                    {.image_view = b->storage_views[n], .image_layout = VK_IMAGE_LAYOUT_GENERAL}},
 		             tex_push, sizeof(tex_push));
-		vkCmdDispatch(rec->cmd, div_up(a->texture, 8), div_up(a->texture, 8), 1);
+		vkCmdDispatch(rec->cmd, decode_div_up(a->texture, 8), decode_div_up(a->texture, 8), 1);
 	}
 	stage_done(rec);
 	for (uint32_t n = 0; n < count; n++)
