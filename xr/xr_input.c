@@ -29,12 +29,13 @@ static enum cv_result make_action(struct xr_input *in, const char *name, const c
 	                         .subactionPaths = in->hands};
 	strncpy(ai.actionName, name, sizeof(ai.actionName) - 1);
 	strncpy(ai.localizedActionName, label, sizeof(ai.localizedActionName) - 1);
-	return xr_check(in->instance, xrCreateAction(in->set, &ai, out), "xrCreateAction", __FILE__, __LINE__);
+	XR_TRY(in, xrCreateAction(in->set, &ai, out));
+	return CV_OK;
 }
 
 static enum cv_result path(struct xr_input *in, const char *s, XrPath *out)
 {
-	return xr_check(in->instance, xrStringToPath(in->instance, s, out), s, __FILE__, __LINE__);
+	return xr_check(in->instance, xrStringToPath(in->instance, s, out), s, __FILE__, __LINE__); /* names the path */
 }
 
 static enum cv_result create_actions(struct xr_input *in)
@@ -43,7 +44,7 @@ static enum cv_result create_actions(struct xr_input *in)
 	CV_TRY(path(in, "/user/hand/right", &in->hands[1]));
 	XrActionSetCreateInfo si = {.type = XR_TYPE_ACTION_SET_CREATE_INFO, .actionSetName = "meeting",
 	                            .localizedActionSetName = "Meeting"};
-	CV_TRY(xr_check(in->instance, xrCreateActionSet(in->instance, &si, &in->set), "xrCreateActionSet", __FILE__, __LINE__));
+	XR_TRY(in, xrCreateActionSet(in->instance, &si, &in->set));
 	CV_TRY(make_action(in, "select", "Select", XR_ACTION_TYPE_BOOLEAN_INPUT, &in->select));
 	CV_TRY(make_action(in, "menu", "Play or pause", XR_ACTION_TYPE_BOOLEAN_INPUT, &in->menu));
 	CV_TRY(make_action(in, "aim", "Aim", XR_ACTION_TYPE_POSE_INPUT, &in->aim));
@@ -60,16 +61,14 @@ static enum cv_result create_actions(struct xr_input *in)
 	XrInteractionProfileSuggestedBinding sb = {.type = XR_TYPE_INTERACTION_PROFILE_SUGGESTED_BINDING,
 	                                           .countSuggestedBindings = 6, .suggestedBindings = b};
 	CV_TRY(path(in, "/interaction_profiles/khr/simple_controller", &sb.interactionProfile));
-	CV_TRY(xr_check(in->instance, xrSuggestInteractionProfileBindings(in->instance, &sb), "suggest bindings", __FILE__,
-	                __LINE__));
+	XR_TRY(in, xrSuggestInteractionProfileBindings(in->instance, &sb));
 	XrSessionActionSetsAttachInfo at = {.type = XR_TYPE_SESSION_ACTION_SETS_ATTACH_INFO, .countActionSets = 1,
 	                                    .actionSets = &in->set};
-	CV_TRY(xr_check(in->instance, xrAttachSessionActionSets(in->session, &at), "attach action sets", __FILE__, __LINE__));
+	XR_TRY(in, xrAttachSessionActionSets(in->session, &at));
 	for (int h = 0; h < 2; h++) {
 		XrActionSpaceCreateInfo ci = {.type = XR_TYPE_ACTION_SPACE_CREATE_INFO, .action = in->aim,
 		                              .subactionPath = in->hands[h], .poseInActionSpace = {.orientation = {0, 0, 0, 1}}};
-		CV_TRY(xr_check(in->instance, xrCreateActionSpace(in->session, &ci, &in->aim_spaces[h]), "aim space", __FILE__,
-		                __LINE__));
+		XR_TRY(in, xrCreateActionSpace(in->session, &ci, &in->aim_spaces[h]));
 	}
 	return CV_OK;
 }
@@ -78,7 +77,7 @@ static enum cv_result create_trackers(struct xr_input *in, XrSystemId system)
 {
 	XrSystemHandTrackingPropertiesEXT ht = {.type = XR_TYPE_SYSTEM_HAND_TRACKING_PROPERTIES_EXT};
 	XrSystemProperties sp = {.type = XR_TYPE_SYSTEM_PROPERTIES, .next = &ht};
-	CV_TRY(xr_check(in->instance, xrGetSystemProperties(in->instance, system, &sp), "system properties", __FILE__, __LINE__));
+	XR_TRY(in, xrGetSystemProperties(in->instance, system, &sp));
 	if (!ht.supportsHandTracking) {
 		CV_INFO("xr: the headset does not track hands; controllers only");
 		return CV_OK;
@@ -92,8 +91,7 @@ static enum cv_result create_trackers(struct xr_input *in, XrSystemId system)
 		XrHandTrackerCreateInfoEXT ci = {.type = XR_TYPE_HAND_TRACKER_CREATE_INFO_EXT,
 		                                 .hand = h ? XR_HAND_RIGHT_EXT : XR_HAND_LEFT_EXT,
 		                                 .handJointSet = XR_HAND_JOINT_SET_DEFAULT_EXT};
-		CV_TRY(xr_check(in->instance, in->create_tracker(in->session, &ci, &in->trackers[h]), "xrCreateHandTrackerEXT",
-		                __FILE__, __LINE__));
+		XR_TRY(in, in->create_tracker(in->session, &ci, &in->trackers[h]));
 	}
 	return CV_OK;
 }
@@ -148,8 +146,7 @@ static enum cv_result locate_hand(struct xr_input *in, int h, XrSpace space, XrT
 	XrHandJointLocationsEXT locations = {.type = XR_TYPE_HAND_JOINT_LOCATIONS_EXT,
 	                                     .jointCount = XR_HAND_JOINT_COUNT_EXT, .jointLocations = joints};
 	XrHandJointsLocateInfoEXT li = {.type = XR_TYPE_HAND_JOINTS_LOCATE_INFO_EXT, .baseSpace = space, .time = time};
-	CV_TRY(xr_check(in->instance, in->locate_joints(in->trackers[h], &li, &locations), "xrLocateHandJointsEXT", __FILE__,
-	                __LINE__));
+	XR_TRY(in, in->locate_joints(in->trackers[h], &li, &locations));
 	if (!locations.isActive) return CV_OK;
 	out->tracked = true;
 	for (int j = 0; j < CODEC_HAND_JOINTS; j++) {
@@ -192,7 +189,7 @@ enum cv_result xr_input_update(struct xr_input *in, XrSpace space, XrTime time, 
 	XrActiveActionSet active = {.actionSet = in->set};
 	XrActionsSyncInfo sync = {.type = XR_TYPE_ACTIONS_SYNC_INFO, .countActiveActionSets = 1, .activeActionSets = &active};
 	XrResult xr = xrSyncActions(in->session, &sync);
-	if (xr != XR_SESSION_NOT_FOCUSED) CV_TRY(xr_check(in->instance, xr, "xrSyncActions", __FILE__, __LINE__));
+	if (xr != XR_SESSION_NOT_FOCUSED) XR_TRY(in, xr);
 	for (int h = 0; h < 2; h++) {
 		struct present_hand *hand = &user->hands[h];
 		CV_TRY(locate_hand(in, h, space, time, &hand->joints));

@@ -12,6 +12,8 @@
 
 /* An XrResult as a cavr result, with the call named in the log. */
 enum cv_result xr_check(XrInstance instance, XrResult xr, const char *what, const char *file, int line);
+/* Returns from the caller when `call` fails; `owner` is anything with an `instance` member. */
+#define XR_TRY(owner, call) CV_TRY(xr_check((owner)->instance, (call), #call, __FILE__, __LINE__))
 
 /* The user's hands and controllers (xr_input.c), made per session. */
 struct xr_input;

@@ -63,7 +63,6 @@ enum cv_result xr_check(XrInstance instance, XrResult xr, const char *what, cons
 	                   : CV_ERROR_GPU,
 	               file, line, "%s failed: %s (%d)", what, name[0] ? name : "XrResult", xr);
 }
-#define XR_TRY(p, call) CV_TRY(xr_check((p)->instance, (call), #call, __FILE__, __LINE__))
 
 static bool has_xr_extension(const XrExtensionProperties *ext, uint32_t n, const char *name)
 {
