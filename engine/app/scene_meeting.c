@@ -134,7 +134,10 @@ static float participant_angle(const struct meeting_scene *m, uint32_t i)
 }
 
 /* Participant i sits at seat i + 1, or where the user moved them. */
-static void participant_seat(const struct meeting_scene *m, uint32_t i, mat4 out) { seat_at(participant_angle(m, i), out); }
+static void participant_seat(const struct meeting_scene *m, uint32_t i, mat4 out)
+{
+	seat_at(participant_angle(m, i), out);
+}
 
 static void pose_matrix(const struct codec_pose *p, mat4 out)
 {
@@ -519,7 +522,8 @@ static enum cv_result ensure_models(struct meeting_scene *m, struct gpu_context 
 	return CV_OK;
 }
 
-static enum cv_result meeting_prepare(struct app_scene *s, struct gpu_context *ctx, const struct render_target_desc *target)
+static enum cv_result meeting_prepare(struct app_scene *s, struct gpu_context *ctx,
+                                      const struct render_target_desc *target)
 {
 	struct meeting_scene *m = (struct meeting_scene *)s;
 	render_avatar_destroy(ctx, &m->avatars);
@@ -841,7 +845,9 @@ void app_meeting_input(struct app_scene *s, const struct meeting_input *in)
 		}
 		break;
 	}
-	case MEETING_CAMERA_NEXT: app_meeting_camera_reset(c, (enum meeting_camera_mode)((c->mode + 1) % MEETING_CAMERA_COUNT)); break;
+	case MEETING_CAMERA_NEXT:
+		app_meeting_camera_reset(c, (enum meeting_camera_mode)((c->mode + 1) % MEETING_CAMERA_COUNT));
+		break;
 	case MEETING_LOOK:
 		c->yaw += c->mode == MEETING_CAMERA_SEAT ? -in->dx : in->dx;
 		c->pitch = glm_clamp(c->pitch + in->dy, -1.4f, 1.4f);
@@ -932,8 +938,8 @@ bool app_meeting_viewer_frame(const struct app_scene *s, struct codec_pose *head
 
 bool app_meeting_paused(const struct app_scene *s) { return ((const struct meeting_scene *)s)->options.paused; }
 
-static void meeting_draw(struct app_scene *s, struct gpu_context *ctx, VkCommandBuffer cmd, const struct gpu_buffer *views,
-                         float time_s)
+static void meeting_draw(struct app_scene *s, struct gpu_context *ctx, VkCommandBuffer cmd,
+                         const struct gpu_buffer *views, float time_s)
 {
 	(void)time_s;
 	struct meeting_scene *m = (struct meeting_scene *)s;

@@ -35,7 +35,8 @@ struct render_hands {
 	struct gpu_image neutral; /* bound where a hand has no face to take its tone from */
 };
 
-static enum cv_result upload_meshes(struct gpu_context *ctx, struct render_hands *h, const struct hand_mesh *const *meshes)
+static enum cv_result upload_meshes(struct gpu_context *ctx, struct render_hands *h,
+                                    const struct hand_mesh *const *meshes)
 {
 	uint32_t vertices = meshes[0]->vertex_count + meshes[1]->vertex_count;
 	uint32_t indices = meshes[0]->index_count + meshes[1]->index_count;
@@ -60,7 +61,8 @@ static enum cv_result upload_meshes(struct gpu_context *ctx, struct render_hands
 		io += m->index_count;
 	}
 	if (r == CV_OK)
-		r = gpu_buffer_upload(ctx, &h->vertices, VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, v, vertices * sizeof(*v), "hand vertices");
+		r = gpu_buffer_upload(ctx, &h->vertices, VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, v, vertices * sizeof(*v),
+		                      "hand vertices");
 	if (r == CV_OK)
 		r = gpu_buffer_upload(ctx, &h->indices, VK_BUFFER_USAGE_INDEX_BUFFER_BIT, idx, indices * sizeof(uint32_t),
 		                      "hand indices");
@@ -150,7 +152,8 @@ void render_hands_destroy(struct gpu_context *ctx, struct render_hands **ph)
 	*ph = NULL;
 }
 
-void render_hands_set(VkCommandBuffer cmd, struct render_hands *h, const struct render_hand_instance *hands, uint32_t count)
+void render_hands_set(VkCommandBuffer cmd, struct render_hands *h, const struct render_hand_instance *hands,
+                      uint32_t count)
 {
 	if (count > RENDER_MAX_HANDS) count = RENDER_MAX_HANDS;
 	static struct render_hand_gpu gpu[RENDER_MAX_HANDS]; /* 52 KB: too big for the stack of every thread */
@@ -169,7 +172,8 @@ void render_hands_set(VkCommandBuffer cmd, struct render_hands *h, const struct 
 		gpu_cmd_update_buffer(cmd, &h->instances, gpu, count * sizeof(gpu[0]), VK_PIPELINE_STAGE_2_VERTEX_SHADER_BIT);
 }
 
-void render_hands_draw(struct gpu_context *ctx, VkCommandBuffer cmd, struct render_hands *h, const struct gpu_buffer *views)
+void render_hands_draw(struct gpu_context *ctx, VkCommandBuffer cmd, struct render_hands *h,
+                       const struct gpu_buffer *views)
 {
 	VkDeviceSize zero = 0;
 	for (uint32_t i = 0; i < h->count; i++) {
