@@ -350,8 +350,9 @@ enum cv_result avatar_model_create(struct gpu_context *ctx, struct avatar_kernel
 	*out = NULL;
 	const struct avatar_dam_arch *arch = avatar_dam_arch(file);
 	if (!arch)
-		return CV_FAIL(CV_ERROR_UNSUPPORTED, "avatar '%s' is of family '%s', which has no GPU decoder yet",
-		               avatar_name(file), avatar_family_name(avatar_family(file)));
+		return CV_FAIL(CV_ERROR_UNSUPPORTED, "avatar '%s' is of family '%s': decode it with %s",
+		               avatar_name(file), avatar_family_name(avatar_family(file)),
+		               avatar_family(file) == AVATAR_FAMILY_GCA ? "gca_model_create (avatar/gca.h)" : "another decoder");
 	if (desc->participants > 4096) return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "%u participants", desc->participants);
 	struct avatar_model *m = calloc(1, sizeof(*m));
 	if (!m) return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "avatar model");

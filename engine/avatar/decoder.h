@@ -4,7 +4,7 @@
  * weights on the GPU (once per file, f16 by default) and its participant slots: every slot decoded in one
  * avatar_model_record shares the same dispatches. Outputs stay on the GPU: a vertex buffer (positions in
  * metres, recomputed normals, uvs), an index buffer, and a mipmapped sRGB texture per participant.
- * Only the `dam` family exists so far; avatar_model_create dispatches on the file's family. */
+ * This is the `dam` family's decoder; `gca` files (3D Gaussians) have theirs in avatar/gca.h. */
 #ifndef CAVR_DECODER_H
 #define CAVR_DECODER_H
 
