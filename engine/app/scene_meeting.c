@@ -296,7 +296,9 @@ static void build_body(struct meeting_scene *m, uint32_t i, const struct meet_pa
 			glm_mat4_mulv3(seat, (vec3){0.17f * sx, TABLE_HEIGHT + 0.05f - HEAD_HEIGHT, 0.28f}, 1, wrist);
 		build_arm(m, color, shoulder, wrist, out_dir, highlight);
 	}
-	if (p->avatar_path[0] == '\0' || !p->has_frame) { /* placeholder head: the avatar is missing or not there yet */
+	const struct meeting_member *mm = &m->members[i];
+	if (mm->model < 0 || !m->models[mm->model].decoded || !mm->has_input) {
+		/* A placeholder head: the avatar is missing, cannot be drawn, or has not been decoded yet. */
 		vec3 centre;
 		glm_mat4_mulv3(seat, head, 1, centre);
 		place(m, RENDER_SHAPE_SPHERE, RENDER_MATERIAL_PLAIN, (float[]){0.35f, 0.35f, 0.37f}, seat, centre,
