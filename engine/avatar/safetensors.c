@@ -355,6 +355,8 @@ static enum cv_result parse_json(struct parse *p, const cJSON *root)
 		if (meta) return CV_FAIL(CV_ERROR_FORMAT, "%s: __metadata__ appears twice", p->path);
 		meta = c;
 	}
+	/* Checked before allocate() counts its entries' keys: an array's entries have none. */
+	if (meta && !cJSON_IsObject(meta)) return CV_FAIL(CV_ERROR_FORMAT, "%s: __metadata__ is not a JSON object", p->path);
 	CV_TRY(allocate(p, root, meta));
 	if (meta) CV_TRY(parse_metadata(p, meta));
 	for (const cJSON *c = root->child; c; c = c->next) {
