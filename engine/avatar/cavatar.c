@@ -226,16 +226,22 @@ static void expect_code_stats(struct expect_list *l, uint64_t z)
 	l->items[l->count - 1].optional = true;
 }
 
-static void expect_dam(const struct avatar_dam_arch *a, struct expect_list *l)
+/* The view code and z code MLPs both families start with. */
+static void expect_code_mlps(struct expect_list *l, bool view_conditioned, uint64_t z)
 {
-	const uint64_t z = a->latent, v3 = 3ull * a->vertices, s0 = a->init_size, c0 = a->channels[0];
-	const uint64_t feat = AVATAR_DAM_HIDDEN + (a->view_conditioned ? AVATAR_DAM_VIEW : 0);
-	if (a->view_conditioned) {
+	if (view_conditioned) {
 		expect(l, "dec.view_fc.weight", KIND_WEIGHT, 2, AVATAR_DAM_VIEW, 3, 0, 0);
 		expect(l, "dec.view_fc.bias", KIND_WEIGHT, 1, AVATAR_DAM_VIEW, 0, 0, 0);
 	}
 	expect(l, "dec.z_fc.weight", KIND_WEIGHT, 2, AVATAR_DAM_HIDDEN, z, 0, 0);
 	expect(l, "dec.z_fc.bias", KIND_WEIGHT, 1, AVATAR_DAM_HIDDEN, 0, 0, 0);
+}
+
+static void expect_dam(const struct avatar_dam_arch *a, struct expect_list *l)
+{
+	const uint64_t z = a->latent, v3 = 3ull * a->vertices, s0 = a->init_size, c0 = a->channels[0];
+	const uint64_t feat = AVATAR_DAM_HIDDEN + (a->view_conditioned ? AVATAR_DAM_VIEW : 0);
+	expect_code_mlps(l, a->view_conditioned, z);
 	expect(l, "dec.mesh_fc.weight", KIND_WEIGHT, 2, v3, AVATAR_DAM_HIDDEN, 0, 0);
 	expect(l, "dec.mesh_fc.bias", KIND_WEIGHT, 1, v3, 0, 0, 0);
 	expect(l, "dec.texture_fc.weight", KIND_WEIGHT, 2, c0 * s0 * s0, feat, 0, 0);
@@ -255,12 +261,7 @@ static void expect_gca(const struct avatar_gca_arch *a, struct expect_list *l)
 {
 	const uint64_t z = a->latent, s0 = a->init_size, g = a->grid;
 	const uint64_t feat = AVATAR_DAM_HIDDEN + (a->view_conditioned ? AVATAR_DAM_VIEW : 0);
-	if (a->view_conditioned) {
-		expect(l, "dec.view_fc.weight", KIND_WEIGHT, 2, AVATAR_DAM_VIEW, 3, 0, 0);
-		expect(l, "dec.view_fc.bias", KIND_WEIGHT, 1, AVATAR_DAM_VIEW, 0, 0, 0);
-	}
-	expect(l, "dec.z_fc.weight", KIND_WEIGHT, 2, AVATAR_DAM_HIDDEN, z, 0, 0);
-	expect(l, "dec.z_fc.bias", KIND_WEIGHT, 1, AVATAR_DAM_HIDDEN, 0, 0, 0);
+	expect_code_mlps(l, a->view_conditioned, z);
 	expect(l, "dec.geometry_fc.weight", KIND_WEIGHT, 2, a->geometry_channels[0] * s0 * s0, AVATAR_DAM_HIDDEN, 0, 0);
 	expect(l, "dec.geometry_fc.bias", KIND_WEIGHT, 1, a->geometry_channels[0] * s0 * s0, 0, 0, 0);
 	expect(l, "dec.colour_fc.weight", KIND_WEIGHT, 2, a->colour_channels[0] * s0 * s0, feat, 0, 0);
