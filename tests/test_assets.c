@@ -55,14 +55,14 @@ static void find_avatars(void)
 	qsort(names, (size_t)avatar_count, sizeof(names[0]), compare_names);
 }
 
+/* A tensor as f32, or NULL when it is missing or not `count` values long. */
 static float *tensor_copy(struct st_file *f, const char *name, size_t count)
 {
-	const struct st_tensor *t = st_find(f, name);
-	if (!t || t->count != count) return NULL;
-	float *v = malloc(count * sizeof(float));
-	if (v && st_tensor_to_f32(t, v, count) != CV_OK) {
+	float *v = NULL;
+	size_t n = 0;
+	if (st_read_f32(f, name, &v, &n) == CV_OK && n != count) {
 		free(v);
-		return NULL;
+		v = NULL;
 	}
 	return v;
 }

@@ -20,18 +20,6 @@ struct reference {
 	float *codes, *views, *vertices_ref, *textures_ref;
 };
 
-static float *tensor_copy(struct st_file *f, const char *name)
-{
-	const struct st_tensor *t = st_find(f, name);
-	if (!t) return NULL;
-	float *v = malloc(t->count * sizeof(float));
-	if (v && st_tensor_to_f32(t, v, t->count) != CV_OK) {
-		free(v);
-		return NULL;
-	}
-	return v;
-}
-
 static bool reference_load(const char *name, struct reference *ref)
 {
 	char path[4096];
@@ -45,10 +33,10 @@ static bool reference_load(const char *name, struct reference *ref)
 	ref->latent = (uint32_t)codes->shape[1];
 	ref->vertices = (uint32_t)verts->shape[1];
 	ref->texture = (uint32_t)tex->shape[1];
-	ref->codes = tensor_copy(ref->file, "codes");
-	ref->views = tensor_copy(ref->file, "views");
-	ref->vertices_ref = tensor_copy(ref->file, "vertices");
-	ref->textures_ref = tensor_copy(ref->file, "textures");
+	st_read_f32(ref->file, "codes", &ref->codes, NULL);
+	st_read_f32(ref->file, "views", &ref->views, NULL);
+	st_read_f32(ref->file, "vertices", &ref->vertices_ref, NULL);
+	st_read_f32(ref->file, "textures", &ref->textures_ref, NULL);
 	return ref->codes && ref->views && ref->vertices_ref && ref->textures_ref;
 }
 

@@ -22,18 +22,6 @@ struct reference {
 	float *codes, *views, *rows;
 };
 
-static float *tensor_copy(struct st_file *f, const char *name)
-{
-	const struct st_tensor *t = st_find(f, name);
-	if (!t) return NULL;
-	float *v = malloc(t->count * sizeof(float));
-	if (v && st_tensor_to_f32(t, v, t->count) != CV_OK) {
-		free(v);
-		return NULL;
-	}
-	return v;
-}
-
 static bool reference_load(const char *name, struct reference *ref)
 {
 	char path[4096];
@@ -45,9 +33,9 @@ static bool reference_load(const char *name, struct reference *ref)
 	ref->count = (uint32_t)codes->shape[0];
 	ref->latent = (uint32_t)codes->shape[1];
 	ref->gaussians = (uint32_t)g->shape[1];
-	ref->codes = tensor_copy(ref->file, "codes");
-	ref->views = tensor_copy(ref->file, "views");
-	ref->rows = tensor_copy(ref->file, "gaussians");
+	st_read_f32(ref->file, "codes", &ref->codes, NULL);
+	st_read_f32(ref->file, "views", &ref->views, NULL);
+	st_read_f32(ref->file, "gaussians", &ref->rows, NULL);
 	return ref->codes && ref->views && ref->rows;
 }
 

@@ -133,21 +133,6 @@ void decode_texel_fini(struct gpu_context *ctx, struct texel_tensor *t)
 	t->view = VK_NULL_HANDLE;
 }
 
-enum cv_result decode_tensor_f32(const struct avatar_file *file, const char *name, float **out, size_t *count)
-{
-	const struct st_tensor *t = avatar_tensor(file, name);
-	if (!t) return CV_FAIL(CV_ERROR_FORMAT, "avatar '%s' has no tensor %s", avatar_name(file), name);
-	*out = malloc(t->count * sizeof(float) + 1);
-	if (!*out) return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "%s", name);
-	if (count) *count = t->count;
-	enum cv_result r = st_tensor_to_f32(t, *out, t->count);
-	if (r != CV_OK) {
-		free(*out);
-		*out = NULL;
-	}
-	return r;
-}
-
 enum cv_result decode_linear_init(struct gpu_context *ctx, const struct decode_upload *up,
                                   const struct avatar_file *file, const char *prefix, uint32_t in, uint32_t out,
                                   float slope, uint32_t hwc_side, struct linear_layer *l)
@@ -156,8 +141,8 @@ enum cv_result decode_linear_init(struct gpu_context *ctx, const struct decode_u
 	snprintf(wname, sizeof(wname), "%s.weight", prefix);
 	snprintf(bname, sizeof(bname), "%s.bias", prefix);
 	float *w = NULL, *b = NULL;
-	CV_TRY(decode_tensor_f32(file, wname, &w, NULL));
-	enum cv_result r = decode_tensor_f32(file, bname, &b, NULL);
+	CV_TRY(st_read_f32(avatar_safetensors(file), wname, &w, NULL));
+	enum cv_result r = st_read_f32(avatar_safetensors(file), bname, &b, NULL);
 	l->in4 = decode_div_up(in, 4);
 	l->out = out;
 	l->slope = slope;
@@ -200,11 +185,11 @@ enum cv_result decode_convt_init(struct gpu_context *ctx, const struct decode_op
 	char name[96];
 	float *w = NULL, *b = NULL, *ub = NULL;
 	snprintf(name, sizeof(name), "%s.%u.weight", prefix, i);
-	CV_TRY(decode_tensor_f32(file, name, &w, NULL));
+	CV_TRY(st_read_f32(avatar_safetensors(file), name, &w, NULL));
 	snprintf(name, sizeof(name), "%s.%u.bias", prefix, i);
-	enum cv_result r = decode_tensor_f32(file, name, &b, NULL);
+	enum cv_result r = st_read_f32(avatar_safetensors(file), name, &b, NULL);
 	snprintf(name, sizeof(name), "%s.%u.untied_bias", prefix, i);
-	if (r == CV_OK) r = decode_tensor_f32(file, name, &ub, NULL);
+	if (r == CV_OK) r = st_read_f32(avatar_safetensors(file), name, &ub, NULL);
 	l->hin = l->win = side_in;
 	l->cin4 = cin / 4;
 	l->cout4 = decode_div_up(cout, 4);

@@ -58,8 +58,6 @@ enum cv_result decode_texel_upload(struct gpu_context *ctx, struct texel_tensor 
 enum cv_result decode_texel_scratch(struct gpu_context *ctx, struct texel_tensor *t, size_t vec4s, bool host,
                                     const char *name, uint64_t *bytes);
 void decode_texel_fini(struct gpu_context *ctx, struct texel_tensor *t);
-/* A tensor of the file as f32 (malloc'd); *count may be NULL. */
-enum cv_result decode_tensor_f32(const struct avatar_file *file, const char *name, float **out, size_t *count);
 
 /* PREFIX.weight [out][in] packed as [out][in4] vec4 rows (zero padded) and PREFIX.bias as [out4] vec4. With
  * `hwc_side`, outputs are reordered from torch's CHW feature grid to the HWC layout the convolutions read. */

@@ -134,8 +134,8 @@ static enum cv_result topology_init(struct gpu_context *ctx, struct avatar_model
 	const struct avatar_dam_arch *a = &m->arch;
 	const struct st_tensor *tv = avatar_tensor(file, "mesh.tri_vertex"), *tu = avatar_tensor(file, "mesh.tri_uv");
 	float *uv = NULL, *mean = NULL;
-	CV_TRY(decode_tensor_f32(file, "mesh.uv", &uv, NULL));
-	enum cv_result r = decode_tensor_f32(file, "mesh.vert_mean", &mean, NULL);
+	CV_TRY(st_read_f32(avatar_safetensors(file), "mesh.uv", &uv, NULL));
+	enum cv_result r = st_read_f32(avatar_safetensors(file), "mesh.vert_mean", &mean, NULL);
 	size_t corners_n = (size_t)a->triangles * 3, table = 16;
 	while (table < corners_n * 2) table *= 2;
 	int32_t *tri_v = malloc(corners_n * 4 + 4), *tri_uv = malloc(corners_n * 4 + 4);
@@ -201,7 +201,7 @@ static enum cv_result topology_init(struct gpu_context *ctx, struct avatar_model
 static enum cv_result scalar(const struct avatar_file *file, const char *name, float *out)
 {
 	float *v = NULL;
-	CV_TRY(decode_tensor_f32(file, name, &v, NULL));
+	CV_TRY(st_read_f32(avatar_safetensors(file), name, &v, NULL));
 	*out = v[0];
 	free(v);
 	return CV_OK;
@@ -304,7 +304,7 @@ static enum cv_result model_init(struct gpu_context *ctx, struct avatar_model *m
 	m->feat4 = (view + hidden) / 4;
 	CV_TRY(scalar(file, "mesh.vert_std", &m->vert_std));
 	CV_TRY(scalar(file, "tex.std", &m->tex_std));
-	CV_TRY(decode_tensor_f32(file, "tex.mean", &m->tex_mean, NULL));
+	CV_TRY(st_read_f32(avatar_safetensors(file), "tex.mean", &m->tex_mean, NULL));
 	const struct decode_upload up = {.f16 = !m->f32_weights, .memory = &m->memory};
 	if (view) CV_TRY(decode_linear_init(ctx, &up, file, "dec.view_fc", 3, view, a->leaky_slope, 0, &m->view_fc));
 	CV_TRY(decode_linear_init(ctx, &up, file, "dec.z_fc", a->latent, hidden, a->leaky_slope, 0, &m->z_fc));

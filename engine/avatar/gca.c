@@ -117,7 +117,7 @@ static enum cv_result model_init(struct gpu_context *ctx, struct gca_model *m, c
 	m->feat4 = (view + hidden) / 4;
 	m->count = a->grid * a->grid;
 	float *scale = NULL, *surface = NULL;
-	CV_TRY(decode_tensor_f32(file, "gaussian.offset_scale", &scale, NULL));
+	CV_TRY(st_read_f32(avatar_safetensors(file), "gaussian.offset_scale", &scale, NULL));
 	m->offset_scale = scale[0];
 	free(scale);
 	const struct decode_upload up = {.f16 = !m->f32_weights, .memory = &m->memory};
@@ -126,7 +126,7 @@ static enum cv_result model_init(struct gpu_context *ctx, struct gca_model *m, c
 	CV_TRY(trunk_init(ctx, m, file, "geometry", a->geometry_channels, hidden, &m->geometry));
 	CV_TRY(trunk_init(ctx, m, file, "colour", a->colour_channels, view + hidden, &m->colour));
 
-	CV_TRY(decode_tensor_f32(file, "gaussian.template", &surface, NULL));
+	CV_TRY(st_read_f32(avatar_safetensors(file), "gaussian.template", &surface, NULL));
 	float *surface4 = calloc((size_t)m->count * 4, sizeof(float));
 	enum cv_result r = surface4 ? CV_OK : CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "gca template");
 	for (size_t i = 0; surface4 && i < m->count; i++) memcpy(&surface4[i * 4], &surface[i * 3], 12);

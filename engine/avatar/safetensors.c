@@ -589,6 +589,23 @@ enum cv_result st_tensor_to_f32(const struct st_tensor *t, float *dst, size_t ds
 	return CV_OK;
 }
 
+enum cv_result st_read_f32(const struct st_file *file, const char *name, float **out, size_t *count)
+{
+	*out = NULL;
+	const struct st_tensor *t = st_find(file, name);
+	if (!t) return CV_FAIL(CV_ERROR_FORMAT, "%s: no tensor '%s'", st_path(file), name);
+	float *v = malloc(t->count * sizeof(float) + 1);
+	if (!v) return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "%s: tensor '%s'", st_path(file), name);
+	enum cv_result r = st_tensor_to_f32(t, v, t->count);
+	if (r != CV_OK) {
+		free(v);
+		return r;
+	}
+	if (count) *count = t->count;
+	*out = v;
+	return CV_OK;
+}
+
 enum cv_result st_tensor_to_f16(const struct st_tensor *t, uint16_t *dst, size_t dst_count)
 {
 	CV_TRY(check_convert(t, dst_count, "f16"));

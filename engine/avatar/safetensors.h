@@ -69,6 +69,9 @@ const char *st_dtype_name(enum st_dtype dtype);
 /* Converts a F32, F16 or BF16 tensor; dst must hold at least tensor->count values.
  * Other dtypes give CV_ERROR_UNSUPPORTED, a short dst CV_ERROR_INVALID_ARGUMENT. */
 enum cv_result st_tensor_to_f32(const struct st_tensor *tensor, float *dst, size_t dst_count);
+/* A whole F32, F16 or BF16 tensor of the file as f32, in memory the caller frees; *count (may be NULL) gets its
+ * element count. A missing tensor is CV_ERROR_FORMAT; on any failure *out is NULL. */
+enum cv_result st_read_f32(const struct st_file *file, const char *name, float **out, size_t *count);
 /* The same to IEEE binary16 bits, rounding to nearest even (overflow gives infinity). */
 enum cv_result st_tensor_to_f16(const struct st_tensor *tensor, uint16_t *dst, size_t dst_count);
 
