@@ -3,6 +3,7 @@
 #ifndef CAVR_TEST_H
 #define CAVR_TEST_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -35,6 +36,17 @@ static int test_checks, test_failures;
 		printf("%s %s\n", test_failures == before_ ? "ok  " : "FAIL", #test_fn);  \
 		fflush(stdout);                                                          \
 	} while (0)
+
+/* A fresh scratch folder $TMPDIR/NAME-XXXXXX (/tmp without TMPDIR) in `out`; false, after saying why, when it
+ * cannot be made. */
+static inline bool test_scratch_dir(const char *name, char *out, size_t size)
+{
+	const char *base = getenv("TMPDIR");
+	snprintf(out, size, "%s/%s-XXXXXX", base && base[0] ? base : "/tmp", name);
+	if (mkdtemp(out)) return true;
+	perror("mkdtemp");
+	return false;
+}
 
 static inline int test_finish(void)
 {

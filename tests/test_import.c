@@ -449,12 +449,7 @@ int main(int argc, char **argv)
 	}
 	cavr = argv[1];
 	source = argv[2];
-	const char *tmp = getenv("TMPDIR");
-	snprintf(tmp_dir, sizeof(tmp_dir), "%s/cavr-test-import-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-	if (!mkdtemp(tmp_dir)) {
-		perror("mkdtemp");
-		return 1;
-	}
+	if (!test_scratch_dir("cavr-test-import", tmp_dir, sizeof(tmp_dir))) return 1;
 	cv_log_set_level(CV_LOG_WARN);
 	RUN(test_round_trip);
 	RUN(test_demo_meeting);

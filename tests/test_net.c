@@ -894,8 +894,8 @@ static void test_ipv6(void)
  * hold the participant and its packets. */
 static void test_send_join_commands(void)
 {
-	char dir[] = "/tmp/cavr-test-net-XXXXXX";
-	CHECK(mkdtemp(dir) != NULL);
+	char dir[200];
+	CHECK(test_scratch_dir("cavr-test-net", dir, sizeof(dir)));
 	char secret_path[256], record[256], perf[4200], port[32];
 	snprintf(secret_path, sizeof(secret_path), "%s/secret", dir);
 	snprintf(record, sizeof(record), "%s/received.cavrec", dir);

@@ -1117,12 +1117,7 @@ static void remove_tmp_dir(void)
 
 int main(void)
 {
-	const char *base = getenv("TMPDIR");
-	snprintf(tmp_dir, sizeof(tmp_dir), "%s/cavr-session-XXXXXX", base && base[0] ? base : "/tmp");
-	if (!mkdtemp(tmp_dir)) {
-		perror("mkdtemp");
-		return 1;
-	}
+	if (!test_scratch_dir("cavr-session", tmp_dir, sizeof(tmp_dir))) return 1;
 	cv_log_set_level(CV_LOG_WARN);
 	RUN(test_checksums);
 	RUN(test_round_trip);

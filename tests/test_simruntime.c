@@ -1280,11 +1280,7 @@ int main(void)
 		fprintf(stderr, "XR_RUNTIME_JSON must name the simulated runtime's manifest (CTest sets it)\n");
 		return EXIT_FAILURE;
 	}
-	snprintf(g_dir, sizeof g_dir, "%s/cavr-simxr-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(g_dir)) {
-		perror("mkdtemp");
-		return EXIT_FAILURE;
-	}
+	if (!test_scratch_dir("cavr-simxr", g_dir, sizeof g_dir)) return EXIT_FAILURE;
 	/* The layer writes its findings here; every test that runs with it requires the file to stay empty. */
 	snprintf(g_layer_log, sizeof g_layer_log, "%s/xr-validation.txt", g_dir);
 	set_env("XR_CORE_VALIDATION_EXPORT_TYPE", "text");

@@ -42,8 +42,7 @@ static void eye_golden(const char *dir, const char *eye, struct cv_image *out)
 static void test_meeting_in_headset(void)
 {
 	char dir[256], conf[300], log[300], script[4096];
-	snprintf(dir, sizeof(dir), "%s/cavr-xr-meeting-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	CHECK(mkdtemp(dir) != NULL);
+	CHECK(test_scratch_dir("cavr-xr-meeting", dir, sizeof(dir)));
 	const char *src = getenv("CAVR_SOURCE_DIR");
 	snprintf(script, sizeof(script), "%s/tests/xr/meeting.simxr", src ? src : ".");
 	snprintf(conf, sizeof(conf), "%s/simxr.conf", dir);
