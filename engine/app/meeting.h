@@ -75,7 +75,6 @@ enum cv_result app_meeting_scene_create(struct meet_feed *feed, const struct app
 void app_meeting_input(struct app_scene *scene, const struct meeting_input *input);
 void app_meeting_stats(const struct app_scene *scene, struct app_meeting_stats *out);
 double app_meeting_time(const struct app_scene *scene);
-bool app_meeting_paused(const struct app_scene *scene);
 /* The last frame's viewer: centre eye and looking direction, in the meeting's world (table centre at the origin). */
 void app_meeting_viewer(const struct app_scene *scene, vec3 eye, vec3 forward);
 /* The viewer as a participant for others (a headset user sending themselves): the last frame's head pose (the

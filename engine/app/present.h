@@ -83,8 +83,7 @@ void window_set_size(struct presenter *p, uint32_t width, uint32_t height);
 void window_iconify(struct presenter *p, bool iconified);
 /* Asks for the next presented frame to be read back into `out` (allocated by end_frame), for screenshots. */
 void window_request_capture(struct presenter *p, struct cv_image *out);
-uint32_t window_swapchain_generation(struct presenter *p);
-uint32_t window_poll_input(struct presenter *p, struct meeting_input *out, uint32_t max); /* bumps each time the swapchain is recreated */
+uint32_t window_swapchain_generation(struct presenter *p); /* bumps each time the swapchain is recreated */
 
 /* ---- offscreen ---- */
 struct offscreen_desc {

@@ -938,7 +938,6 @@ bool app_meeting_viewer_frame(const struct app_scene *s, struct codec_pose *head
 	return true;
 }
 
-bool app_meeting_paused(const struct app_scene *s) { return ((const struct meeting_scene *)s)->options.paused; }
 
 static void meeting_draw(struct app_scene *s, struct gpu_context *ctx, VkCommandBuffer cmd,
                          const struct gpu_buffer *views, float time_s)

@@ -227,7 +227,7 @@ static void on_scroll(GLFWwindow *glfw, double dx, double dy)
 	push_input(glfwGetWindowUserPointer(glfw), MEETING_ZOOM, powf(0.9f, (float)dy), 0, 0);
 }
 
-uint32_t window_poll_input(struct presenter *p, struct meeting_input *out, uint32_t max)
+static uint32_t window_poll_input(struct presenter *p, struct meeting_input *out, uint32_t max)
 {
 	struct window *w = (struct window *)p;
 	/* W A S D (and E / Q... Q quits, so R / F) walk the free camera while held: metres per second. */
