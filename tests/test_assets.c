@@ -13,7 +13,7 @@
 
 #include "app/app.h"
 #include "avatar/decoder.h"
-#include "test.h"
+#include "golden.h"
 
 #define MAX_AVATARS 8
 #define ROWS 5 /* golden_codes.py: neutral@0, smile@0, neutral@40, smile@40, jaw_open@0 */
@@ -307,8 +307,6 @@ static enum cv_result render_still(struct presenter *p, struct still_scene *scen
 
 static void test_goldens(void)
 {
-	const char *update = getenv("CAVR_UPDATE_GOLDEN");
-	bool updating = update && update[0] == '1';
 	struct presenter *p = NULL;
 	CHECK(offscreen_create(ctx, &(struct offscreen_desc){.width = 160, .height = 160}, &p) == CV_OK);
 	if (!p) return;
@@ -333,29 +331,17 @@ static void test_goldens(void)
 		const float angle[2] = {0.0f, 40.0f};
 		for (int e = 0; m && e < 2; e++)
 			for (int v = 0; v < 2; v++) {
-				char golden_path[4096], actual_path[256], what[128];
-				snprintf(golden_path, sizeof(golden_path), "%s/tests/golden/avatars/%s_%s_%s.png", src_dir, names[i],
-				         expr[e], view[v]);
-				snprintf(actual_path, sizeof(actual_path), "%s_%s_%s_actual.png", names[i], expr[e], view[v]);
-				snprintf(what, sizeof(what), "%s %s %s", names[i], expr[e], view[v]);
+				char name[1024];
+				snprintf(name, sizeof(name), "avatars/%s_%s_%s", names[i], expr[e], view[v]);
 				CHECK(render_still(p, &scene, a.codes + (size_t)(e ? ROW_SMILE : ROW_NEUTRAL) * a.latent, angle[v],
 				                   &shot[e][v]) == CV_OK);
 				if (!shot[e][v].pixels) continue;
-				cv_image_save_png(actual_path, &shot[e][v]);
-				if (updating) {
-					CHECK(cv_image_save_png(golden_path, &shot[e][v]) == CV_OK);
-					printf("wrote %s: look at it before committing\n", golden_path);
-				}
 				struct cv_image golden;
-				if (cv_image_load_png(golden_path, &golden) != CV_OK) {
-					CHECK_MSG(false, "no golden %s; render it with CAVR_UPDATE_GOLDEN=1 and look at it", golden_path);
-					continue;
-				}
-				CHECK(cv_image_match(&shot[e][v], &golden, &rule, what) == CV_OK);
+				test_golden_check(&shot[e][v], name, &rule, &golden);
+				cv_image_fini(&golden);
 				/* the face is in the picture: the centre is not the clear colour */
 				const uint8_t *c = &shot[e][v].pixels[(80 * 160 + 80) * 4];
-				CHECK_MSG(c[0] > 40, "%s: the centre pixel is %u,%u,%u", what, c[0], c[1], c[2]);
-				cv_image_fini(&golden);
+				CHECK_MSG(c[0] > 40, "%s: the centre pixel is %u,%u,%u", name, c[0], c[1], c[2]);
 			}
 		/* Wrong pictures are rejected: the smile against the neutral golden, the other view, another avatar. */
 		struct cv_image neutral_golden;

@@ -10,7 +10,7 @@
 
 #include "app/app.h"
 #include "meet/meet.h"
-#include "test.h"
+#include "golden.h"
 
 static struct gpu_context *ctx;
 static char demo[4096];
@@ -49,30 +49,15 @@ static enum cv_result render(const struct shot *s, struct presenter *p, struct c
 	return r;
 }
 
-static bool update_golden(void)
-{
-	const char *u = getenv("CAVR_UPDATE_GOLDEN");
-	return u && u[0] == '1';
-}
-
-/* Renders a shot and compares it with its golden; returns the render (caller frees). */
+/* Renders a shot and checks it against tests/golden/meeting/NAME.png; leaves the render and the golden to the
+ * caller (who frees both). */
 static void check_golden(const struct shot *s, const char *name, struct cv_image *actual, struct cv_image *golden)
 {
-	char path[4096], saved[256];
-	const char *src = getenv("CAVR_SOURCE_DIR");
-	snprintf(path, sizeof(path), "%s/tests/golden/meeting/%s.png", src ? src : ".", name);
+	char golden_name[256];
+	snprintf(golden_name, sizeof(golden_name), "meeting/%s", name);
+	*actual = (struct cv_image){0};
 	CHECK(render(s, NULL, actual) == CV_OK);
-	snprintf(saved, sizeof(saved), "meeting_%s_actual.png", name);
-	cv_image_save_png(saved, actual);
-	if (update_golden()) {
-		CHECK(cv_image_save_png(path, actual) == CV_OK);
-		printf("wrote %s: look at it before committing\n", path);
-	}
-	if (cv_image_load_png(path, golden) != CV_OK) {
-		CHECK_MSG(false, "no golden %s; render it with CAVR_UPDATE_GOLDEN=1 and look at it", path);
-		return;
-	}
-	CHECK(cv_image_match(actual, golden, &rule, name) == CV_OK);
+	test_golden_check(actual, golden_name, &rule, golden);
 }
 
 static void test_goldens(void)
@@ -99,8 +84,7 @@ static void test_goldens(void)
 	cv_image_fini(&golden);
 	/* The mixed meeting at 5 s: ana as a Gaussian avatar (splats, on the left) beside kofi and ines as meshes. */
 	char mixed[4096];
-	const char *src = getenv("CAVR_SOURCE_DIR");
-	snprintf(mixed, sizeof(mixed), "%s/assets/sessions/mixed-meeting.cavrec", src ? src : ".");
+	test_source_path("assets/sessions/mixed-meeting.cavrec", mixed, sizeof(mixed));
 	check_golden(&(struct shot){.session = mixed, .start = 5.0, .closeup = -1}, "mixed_5s", &actual, &golden);
 	cv_image_fini(&actual);
 	cv_image_fini(&golden);
@@ -250,8 +234,7 @@ done:
 
 int main(void)
 {
-	const char *src = getenv("CAVR_SOURCE_DIR");
-	snprintf(demo, sizeof(demo), "%s/assets/sessions/demo-meeting.cavrec", src ? src : ".");
+	test_source_path("assets/sessions/demo-meeting.cavrec", demo, sizeof(demo));
 	if (gpu_context_create(&(struct gpu_context_desc){0}, &ctx) != CV_OK) return EXIT_FAILURE;
 	RUN(test_goldens);
 	RUN(test_speed_and_seek_equivalence);

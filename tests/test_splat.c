@@ -14,7 +14,7 @@
 #include "avatar/gca.h"
 #include "core/image.h"
 #include "render/splat.h"
-#include "test.h"
+#include "golden.h"
 
 static struct gpu_context *ctx;
 static const char *dir;
@@ -421,8 +421,7 @@ static enum cv_result render_avatars(const struct seat *seats, uint32_t count, c
                                      bool reverse_sources, struct cv_image *out)
 {
 	char path[4096];
-	const char *src_dir = getenv("CAVR_SOURCE_DIR");
-	snprintf(path, sizeof(path), "%s/assets/ana-gs.cavatar", src_dir ? src_dir : ".");
+	test_source_path("assets/ana-gs.cavatar", path, sizeof(path));
 	struct avatar_file *file = NULL;
 	struct gca_kernels *k = NULL;
 	struct gca_model *m = NULL;
@@ -469,24 +468,14 @@ static enum cv_result render_avatars(const struct seat *seats, uint32_t count, c
 	return r;
 }
 
-/* Compares with tests/golden/gca/NAME.png (written first with CAVR_UPDATE_GOLDEN=1). */
+/* Compares with tests/golden/gca/NAME.png, and shows that the rule rejects a wrong picture. */
 static void check_golden(const char *name, const struct cv_image *img)
 {
-	char path[4096];
-	const char *src = getenv("CAVR_SOURCE_DIR");
-	snprintf(path, sizeof(path), "%s/tests/golden/gca/%s.png", src ? src : ".", name);
-	save(name, img);
-	const char *update = getenv("CAVR_UPDATE_GOLDEN");
-	if (update && update[0] == '1') {
-		CHECK(cv_image_save_png(path, img) == CV_OK);
-		printf("wrote %s: look at it before committing\n", path);
-	}
-	struct cv_image golden = {0};
-	if (cv_image_load_png(path, &golden) != CV_OK) {
-		CHECK_MSG(false, "no golden %s; render one with CAVR_UPDATE_GOLDEN=1 and look at it", path);
-		return;
-	}
-	CHECK(cv_image_match(img, &golden, &golden_rule, name) == CV_OK);
+	char golden_name[256];
+	snprintf(golden_name, sizeof(golden_name), "gca/%s", name);
+	struct cv_image golden;
+	test_golden_check(img, golden_name, &golden_rule, &golden);
+	if (!golden.pixels) return;
 	/* The rule rejects the golden with a darkened 16 x 16 block in the middle of the face. */
 	for (uint32_t y = 72; y < 88; y++)
 		for (uint32_t x = 72; x < 88; x++)

@@ -12,7 +12,7 @@
 
 #include "app/app.h"
 #include "meet/meet.h"
-#include "test.h"
+#include "golden.h"
 #include "simxr.h"
 #include "xr.h"
 
@@ -23,19 +23,12 @@ static const struct cv_image_match rule = {.tolerance = 8, .max_fraction = 0.005
 
 static void eye_golden(const char *dir, const char *eye, struct cv_image *out)
 {
-	char captured[600], golden[4096];
+	char captured[600], name[64];
 	snprintf(captured, sizeof(captured), "%s/f%05u-%s.png", dir, CAPTURED, eye);
-	const char *src = getenv("CAVR_SOURCE_DIR");
-	snprintf(golden, sizeof(golden), "%s/tests/golden/xr/meeting_%s.png", src ? src : ".", eye);
+	snprintf(name, sizeof(name), "xr/meeting_%s", eye);
 	CHECK_MSG(cv_image_load_png(captured, out) == CV_OK, "no captured %s eye (%s)", eye, captured);
-	const char *u = getenv("CAVR_UPDATE_GOLDEN");
-	if (u && u[0] == '1' && out->pixels) {
-		CHECK(cv_image_save_png(golden, out) == CV_OK);
-		printf("wrote %s: look at it before committing\n", golden);
-	}
 	struct cv_image g = {0};
-	CHECK_MSG(cv_image_load_png(golden, &g) == CV_OK, "no golden %s", golden);
-	if (out->pixels && g.pixels) CHECK(cv_image_match(out, &g, &rule, eye) == CV_OK);
+	test_golden_check(out, name, &rule, &g);
 	cv_image_fini(&g);
 }
 
@@ -43,8 +36,7 @@ static void test_meeting_in_headset(void)
 {
 	char dir[256], conf[300], log[300], script[4096];
 	CHECK(test_scratch_dir("cavr-xr-meeting", dir, sizeof(dir)));
-	const char *src = getenv("CAVR_SOURCE_DIR");
-	snprintf(script, sizeof(script), "%s/tests/xr/meeting.simxr", src ? src : ".");
+	test_source_path("tests/xr/meeting.simxr", script, sizeof(script));
 	snprintf(conf, sizeof(conf), "%s/simxr.conf", dir);
 	FILE *f = fopen(conf, "w");
 	CHECK(f != NULL);
@@ -63,7 +55,7 @@ static void test_meeting_in_headset(void)
 	struct app_scene *scene = NULL;
 	struct meet_feed *feed = NULL;
 	char demo[4096];
-	snprintf(demo, sizeof(demo), "%s/assets/sessions/demo-meeting.cavrec", src ? src : ".");
+	test_source_path("assets/sessions/demo-meeting.cavrec", demo, sizeof(demo));
 	CHECK(xr_presenter_create(&(struct xr_desc){.validation = true}, &ctx, &p) == CV_OK);
 	CHECK(meet_playback_create(demo, NULL, &feed) == CV_OK);
 	if (!p || !feed) {
