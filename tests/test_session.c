@@ -218,13 +218,23 @@ static void sha256_of(const void *data, size_t size, uint8_t out[SESSION_HASH_SI
 	session_sha256_final(&h, out);
 }
 
-/* Check values from RFC 3720 B.4 and FIPS 180-2 appendix B. */
+/* Check values from RFC 3720 B.4 (CRC-32C) and FIPS 180-4's examples (SHA-256: "abc", the 448-bit message,
+ * a million 'a'). */
 static void test_checksums(void)
 {
 	CHECK(session_crc32c(0, "123456789", 9) == 0xe3069283u);
 	CHECK(session_crc32c(session_crc32c(0, "1234", 4), "56789", 5) == 0xe3069283u);
-	uint8_t zeros[32] = {0}, h[SESSION_HASH_SIZE];
+	uint8_t zeros[32] = {0}, ones[32], up[32], down[32], h[SESSION_HASH_SIZE];
+	for (int i = 0; i < 32; i++) ones[i] = 0xff, up[i] = (uint8_t)i, down[i] = (uint8_t)(31 - i);
+	/* an iSCSI read command PDU (48 bytes) */
+	const uint8_t read_cmd[48] = {0x01, 0xc0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x14, 0, 0, 0,
+	                              0, 0, 0x04, 0, 0, 0, 0, 0x14, 0, 0, 0, 0x18, 0x28, 0, 0, 0, 0, 0, 0, 0,
+	                              0x02, 0, 0, 0, 0, 0, 0, 0};
 	CHECK(session_crc32c(0, zeros, 32) == 0x8a9136aau);
+	CHECK(session_crc32c(0, ones, 32) == 0x62a8ab43u);
+	CHECK(session_crc32c(0, up, 32) == 0x46dd794eu);
+	CHECK(session_crc32c(0, down, 32) == 0x113fdb5cu);
+	CHECK(session_crc32c(0, read_cmd, 48) == 0xd9963a56u);
 	sha256_of("", 0, h);
 	hex_is(h, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 	sha256_of("abc", 3, h);
