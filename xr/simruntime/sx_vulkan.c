@@ -105,8 +105,8 @@ static const char **merge_extensions(const char *const *app, uint32_t app_count,
 	return names;
 }
 
-/* Extensions a real runtime adds to the application's (those of Monado's client compositor), each only where
- * the loader or the device offers it. */
+/* Extensions a real runtime adds to the application's (the kind Monado's client compositor asks for: external
+ * memory, fences and semaphores, timeline semaphores), each only where the loader or the device offers it. */
 static const char *const g_edit_instance_extensions[] = {
 	"VK_KHR_external_fence_capabilities", "VK_KHR_external_memory_capabilities",
 	"VK_KHR_external_semaphore_capabilities", "VK_KHR_get_physical_device_properties2",
