@@ -146,7 +146,8 @@ static enum cv_result runtime_instance(void *user, const VkInstanceCreateInfo *i
 	rt->messenger_chained = chain_has(info->pNext, VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT);
 	VkInstanceCreateInfo ci = *info;
 	/* a device struct in an instance chain: VUID-VkInstanceCreateInfo-pNext-pNext */
-	VkPhysicalDeviceFeatures2 wrong = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = (void *)ci.pNext};
+	VkPhysicalDeviceFeatures2 wrong = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+	                                   .pNext = (void *)ci.pNext};
 	if (rt->wrong_instance) ci.pNext = &wrong;
 	return GPU_CHECK(vkCreateInstance(&ci, NULL, out));
 }

@@ -278,7 +278,8 @@ static void test_crc32c_paths(void)
 	uint32_t mismatches = 0;
 	for (int trial = 0; trial < 2000; trial++) {
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		size_t offset = x % 8, size = trial < 64 ? (size_t)trial : (size_t)(x >> 8) % 1080, split = (x >> 32) % (size + 1);
+		size_t offset = x % 8, size = trial < 64 ? (size_t)trial : (size_t)(x >> 8) % 1080;
+		size_t split = (x >> 32) % (size + 1);
 		const uint8_t *p = buf + offset;
 		uint32_t seed = (uint32_t)(x >> 40);
 		uint32_t a = session_crc32c(seed, p, size), b = session_crc32c_table(seed, p, size);

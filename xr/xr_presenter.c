@@ -182,9 +182,12 @@ static enum cv_result create_vulkan(struct xr_presenter *x, const struct xr_desc
 {
 	PFN_xrGetVulkanGraphicsRequirements2KHR requirements = NULL;
 	XR_TRY(x, xrGetInstanceProcAddr(x->instance, "xrGetVulkanGraphicsRequirements2KHR", (PFN_xrVoidFunction *)&requirements));
-	XR_TRY(x, xrGetInstanceProcAddr(x->instance, "xrCreateVulkanInstanceKHR", (PFN_xrVoidFunction *)&x->create_vk_instance));
-	XR_TRY(x, xrGetInstanceProcAddr(x->instance, "xrGetVulkanGraphicsDevice2KHR", (PFN_xrVoidFunction *)&x->get_vk_device));
-	XR_TRY(x, xrGetInstanceProcAddr(x->instance, "xrCreateVulkanDeviceKHR", (PFN_xrVoidFunction *)&x->create_vk_device));
+	XR_TRY(x, xrGetInstanceProcAddr(x->instance, "xrCreateVulkanInstanceKHR",
+	                                (PFN_xrVoidFunction *)&x->create_vk_instance));
+	XR_TRY(x, xrGetInstanceProcAddr(x->instance, "xrGetVulkanGraphicsDevice2KHR",
+	                                (PFN_xrVoidFunction *)&x->get_vk_device));
+	XR_TRY(x, xrGetInstanceProcAddr(x->instance, "xrCreateVulkanDeviceKHR",
+	                                (PFN_xrVoidFunction *)&x->create_vk_device));
 	XrGraphicsRequirementsVulkanKHR req = {.type = XR_TYPE_GRAPHICS_REQUIREMENTS_VULKAN2_KHR};
 	XR_TRY(x, requirements(x->instance, x->system, &req));
 	if (XR_VERSION_MAJOR(req.maxApiVersionSupported) < 1 ||
@@ -197,7 +200,8 @@ static enum cv_result create_vulkan(struct xr_presenter *x, const struct xr_desc
 		.physical_device = runtime_physical_device,
 		.create_device = runtime_create_device,
 	};
-	CV_TRY(gpu_context_create(&(struct gpu_context_desc){.validation = desc->validation, .creator = &creator}, &x->ctx));
+	CV_TRY(gpu_context_create(&(struct gpu_context_desc){.validation = desc->validation, .creator = &creator},
+	                          &x->ctx));
 	x->vk_device = x->ctx->device;
 	return CV_OK;
 }

@@ -66,7 +66,7 @@ struct instance_plan {
 	VkApplicationInfo app;
 	const char *layers[1];
 	const char *extensions[16];
-	VkDebugUtilsMessengerCreateInfoEXT messenger; /* counts what happens in vkCreateInstance and vkDestroyInstance */
+	VkDebugUtilsMessengerCreateInfoEXT messenger; /* watches vkCreateInstance and vkDestroyInstance */
 	VkInstanceCreateInfo info;
 	bool validation, debug_utils;
 };
@@ -360,7 +360,8 @@ static enum cv_result create_handles(struct gpu_context *ctx, const struct gpu_c
 	} else {
 		VkResult vr = vkCreateInstance(&ip.info, NULL, &ctx->instance);
 		if (vr == VK_ERROR_INCOMPATIBLE_DRIVER)
-			return CV_FAIL(CV_ERROR_UNSUPPORTED, "no Vulkan driver found (Debian: mesa-vulkan-drivers gives lavapipe)");
+			return CV_FAIL(CV_ERROR_UNSUPPORTED,
+			               "no Vulkan driver found (Debian: mesa-vulkan-drivers gives lavapipe)");
 		GPU_TRY(vr);
 	}
 	if (ctx->validation && ctx->has_debug_utils) CV_TRY(create_messenger(ctx));

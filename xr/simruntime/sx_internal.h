@@ -246,7 +246,7 @@ struct sx_config {
 	char vulkan_device[256];    /* substring of the device name xrGetVulkanGraphicsDevice*KHR picks */
 	char vulkan_instance_extensions[512]; /* what the runtime "needs" from Vulkan, space separated */
 	char vulkan_device_extensions[512];
-	enum sx_edit edit_create_infos; /* what xrCreateVulkan{Instance,Device}KHR add to the application's create infos */
+	enum sx_edit edit_create_infos; /* what xrCreateVulkan*KHR add to the application's create infos */
 	double stage_size[2];       /* STAGE bounds: width (x) and depth (z), metres */
 	double loss_at;             /* simulated seconds at which the session is lost; < 0: never */
 	enum sx_log_level log_level;

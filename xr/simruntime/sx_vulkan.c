@@ -117,6 +117,8 @@ static const char *const g_edit_device_extensions[] = {
 	"VK_KHR_external_semaphore", "VK_KHR_external_semaphore_fd", VK_KHR_TIMELINE_SEMAPHORE_EXTENSION_NAME,
 };
 
+#define SX_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
 /* The runtime's own extensions, space separated (the caller frees): the configured ones and, when it edits
  * create infos, the offered ones of `edit` (device extensions when pd is set). */
 static char *runtime_extensions(const struct sx_instance *inst, const char *configured, PFN_vkGetInstanceProcAddr gipa,
@@ -130,8 +132,8 @@ static char *runtime_extensions(const struct sx_instance *inst, const char *conf
 	if (inst->cfg.edit_create_infos == SX_EDIT_OFF) return s;
 	PFN_vkEnumerateInstanceExtensionProperties instance_fn =
 		(PFN_vkEnumerateInstanceExtensionProperties)gipa(NULL, "vkEnumerateInstanceExtensionProperties");
-	PFN_vkEnumerateDeviceExtensionProperties device_fn =
-		(PFN_vkEnumerateDeviceExtensionProperties)gipa(inst->vk_instance, "vkEnumerateDeviceExtensionProperties");
+	PFN_vkEnumerateDeviceExtensionProperties device_fn = (PFN_vkEnumerateDeviceExtensionProperties)gipa(
+		inst->vk_instance, "vkEnumerateDeviceExtensionProperties");
 	uint32_t n = 0;
 	VkResult vr = pd ? (device_fn ? device_fn(pd, NULL, &n, NULL) : VK_ERROR_INITIALIZATION_FAILED)
 	                 : (instance_fn ? instance_fn(NULL, &n, NULL) : VK_ERROR_INITIALIZATION_FAILED);
@@ -171,7 +173,7 @@ static XrResult xrCreateVulkanInstanceKHR_locked(XrInstance instance, const XrVu
 	VkInstanceCreateInfo vci = *ci->vulkanCreateInfo;
 	char *own, *runtime = runtime_extensions(inst, inst->cfg.vulkan_instance_extensions, ci->pfnGetInstanceProcAddr,
 	                                         VK_NULL_HANDLE, g_edit_instance_extensions,
-	                                         sizeof g_edit_instance_extensions / sizeof g_edit_instance_extensions[0]);
+	                                         SX_COUNT(g_edit_instance_extensions));
 	uint32_t n;
 	const char **names = runtime ? merge_extensions(vci.ppEnabledExtensionNames, vci.enabledExtensionCount, runtime,
 	                                                &own, &n)
@@ -289,7 +291,7 @@ static XrResult xrCreateVulkanDeviceKHR_locked(XrInstance instance, const XrVulk
 	VkDeviceCreateInfo dci = *ci->vulkanCreateInfo;
 	char *own, *runtime = runtime_extensions(inst, inst->cfg.vulkan_device_extensions, ci->pfnGetInstanceProcAddr,
 	                                         ci->vulkanPhysicalDevice, g_edit_device_extensions,
-	                                         sizeof g_edit_device_extensions / sizeof g_edit_device_extensions[0]);
+	                                         SX_COUNT(g_edit_device_extensions));
 	uint32_t n;
 	const char **names = runtime ? merge_extensions(dci.ppEnabledExtensionNames, dci.enabledExtensionCount, runtime,
 	                                                &own, &n)
