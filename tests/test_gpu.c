@@ -125,41 +125,100 @@ static void test_adopt(void)
 	CHECK(adopted == NULL);
 }
 
-/* What an OpenXR runtime does with cavr's plans: creates the instance and device from them; cavr adopts both,
- * keeps the plan's features and validation, and leaves the handles to their creator. */
-static void test_plans_as_a_runtime_uses_them(void)
+/* A creator that does what an OpenXR runtime does with cavr's create infos: creates the instance and device
+ * from them, adding to the device's chain what Monado adds (a timeline semaphore struct in front), and, when
+ * asked, something the specification forbids. */
+struct runtime {
+	bool wrong_instance, wrong_device;
+	bool messenger_chained, device_chain_ok;
+};
+
+static bool chain_has(const void *next, VkStructureType type)
 {
-	struct gpu_instance_plan ip;
-	struct gpu_device_plan dp;
-	CHECK(gpu_instance_plan(&(struct gpu_context_desc){0}, &ip) == CV_OK);
-	VkInstance instance = VK_NULL_HANDLE;
-	CHECK(vkCreateInstance(&ip.info, NULL, &instance) == VK_SUCCESS);
-	if (!instance) return;
+	for (const VkBaseInStructure *b = next; b; b = b->pNext)
+		if (b->sType == type) return true;
+	return false;
+}
+
+static enum cv_result runtime_instance(void *user, const VkInstanceCreateInfo *info, VkInstance *out)
+{
+	struct runtime *rt = user;
+	rt->messenger_chained = chain_has(info->pNext, VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT);
+	VkInstanceCreateInfo ci = *info;
+	/* a device struct in an instance chain: VUID-VkInstanceCreateInfo-pNext-pNext */
+	VkPhysicalDeviceFeatures2 wrong = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+	                                   .pNext = (void *)ci.pNext};
+	if (rt->wrong_instance) ci.pNext = &wrong;
+	return GPU_CHECK(vkCreateInstance(&ci, NULL, out));
+}
+
+static enum cv_result runtime_physical_device(void *user, VkInstance instance, VkPhysicalDevice *out)
+{
+	(void)user;
 	uint32_t n = 1;
-	VkPhysicalDevice pd = VK_NULL_HANDLE;
-	vkEnumeratePhysicalDevices(instance, &n, &pd);
-	VkDevice device = VK_NULL_HANDLE;
-	CHECK(pd && gpu_device_plan(pd, false, &dp) == CV_OK);
-	CHECK(pd && vkCreateDevice(pd, &dp.info, NULL, &device) == VK_SUCCESS);
-	struct gpu_context *adopted = NULL;
-	if (device)
-		CHECK(gpu_context_create(&(struct gpu_context_desc){.adopt = {.instance = instance, .physical_device = pd,
-		                                                              .device = device, .instance_plan = &ip,
-		                                                              .device_plan = &dp}},
-		                         &adopted) == CV_OK);
-	if (adopted) {
-		CHECK(adopted->validation == ip.validation && adopted->queue_family == dp.queue_family);
-		float v = 5.0f, back = 0;
-		struct gpu_buffer b;
-		CHECK(gpu_buffer_init(adopted, &b, &(struct gpu_buffer_desc){.size = 4, .name = "planned"}) == CV_OK);
-		CHECK(gpu_buffer_write(adopted, &b, 0, &v, 4) == CV_OK && gpu_buffer_read(adopted, &b, 0, &back, 4) == CV_OK);
-		CHECK(back == 5.0f);
-		gpu_buffer_fini(adopted, &b);
-		CHECK(adopted->validation_messages == 0);
-		gpu_context_destroy(&adopted);
-	}
-	if (device) vkDestroyDevice(device, NULL);
-	vkDestroyInstance(instance, NULL);
+	VkResult vr = vkEnumeratePhysicalDevices(instance, &n, out);
+	return vr == VK_SUCCESS || vr == VK_INCOMPLETE ? CV_OK : GPU_CHECK(vr);
+}
+
+static enum cv_result runtime_device(void *user, VkPhysicalDevice pd, const VkDeviceCreateInfo *info, VkDevice *out)
+{
+	struct runtime *rt = user;
+	/* the rule in gpu.h: no Vulkan1xFeatures struct, no struct type twice */
+	rt->device_chain_ok = true;
+	for (const VkBaseInStructure *b = info->pNext; b; b = b->pNext)
+		rt->device_chain_ok &= b->sType != VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES &&
+		                       b->sType != VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES &&
+		                       b->sType != VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES &&
+		                       !chain_has(b->pNext, b->sType);
+	VkDeviceCreateInfo ci = *info;
+	VkPhysicalDeviceTimelineSemaphoreFeatures timeline = {
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES, .pNext = (void *)ci.pNext,
+		.timelineSemaphore = VK_TRUE};
+	if (!chain_has(ci.pNext, timeline.sType)) ci.pNext = &timeline;
+	/* beside the timeline struct: VUID-VkDeviceCreateInfo-pNext-02830 */
+	VkPhysicalDeviceVulkan12Features wrong = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
+	                                          .pNext = (void *)ci.pNext};
+	if (rt->wrong_device) ci.pNext = &wrong;
+	return GPU_CHECK(vkCreateDevice(pd, &ci, NULL, out));
+}
+
+static uint32_t create_through(struct runtime *rt)
+{
+	const struct gpu_creator creator = {.user = rt,
+	                                    .create_instance = runtime_instance,
+	                                    .physical_device = runtime_physical_device,
+	                                    .create_device = runtime_device};
+	struct gpu_context *made = NULL;
+	CHECK(gpu_context_create(&(struct gpu_context_desc){.creator = &creator}, &made) == CV_OK);
+	if (!made) return UINT32_MAX;
+	CHECK(made->owns_handles && made->validation && made->has_debug_utils);
+	float v = 5.0f, back = 0;
+	struct gpu_buffer b;
+	CHECK(gpu_buffer_init(made, &b, &(struct gpu_buffer_desc){.size = 4, .name = "created"}) == CV_OK);
+	CHECK(gpu_buffer_write(made, &b, 0, &v, 4) == CV_OK && gpu_buffer_read(made, &b, 0, &back, 4) == CV_OK);
+	CHECK(back == 5.0f);
+	gpu_buffer_fini(made, &b);
+	uint32_t messages = made->validation_messages;
+	gpu_context_destroy(&made); /* also the creator's instance and device */
+	return messages;
+}
+
+/* Validation watches the creator's work from vkCreateInstance on: a clean run has no message, a forbidden
+ * struct added inside the creator's vkCreateInstance or vkCreateDevice is counted in the context. */
+static void test_creator(void)
+{
+	struct runtime rt = {0};
+	CHECK(create_through(&rt) == 0);
+	CHECK(rt.messenger_chained && rt.device_chain_ok);
+	enum cv_log_level level = cv_log_get_level();
+	cv_log_set_level((enum cv_log_level)(CV_LOG_ERROR + 1)); /* the expected messages */
+	rt = (struct runtime){.wrong_instance = true};
+	uint32_t instance_messages = create_through(&rt);
+	rt = (struct runtime){.wrong_device = true};
+	uint32_t device_messages = create_through(&rt);
+	cv_log_set_level(level);
+	CHECK_MSG(instance_messages > 0 && instance_messages != UINT32_MAX, "%u", instance_messages);
+	CHECK_MSG(device_messages > 0 && device_messages != UINT32_MAX, "%u", device_messages);
 }
 
 int main(void)
@@ -173,7 +232,7 @@ int main(void)
 	RUN(test_compute_and_timer);
 	RUN(test_missing_device);
 	RUN(test_adopt);
-	RUN(test_plans_as_a_runtime_uses_them);
+	RUN(test_creator);
 	CHECK_MSG(ctx->validation_messages == 0, "%u validation messages", ctx->validation_messages);
 	gpu_context_destroy(&ctx);
 	return test_finish();

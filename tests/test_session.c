@@ -218,13 +218,27 @@ static void sha256_of(const void *data, size_t size, uint8_t out[SESSION_HASH_SI
 	session_sha256_final(&h, out);
 }
 
-/* Check values from RFC 3720 B.4 and FIPS 180-2 appendix B. */
+/* Check values from RFC 3720 B.4 (CRC-32C) and FIPS 180-4's examples (SHA-256: "abc", the 448-bit message,
+ * a million 'a'). */
 static void test_checksums(void)
 {
 	CHECK(session_crc32c(0, "123456789", 9) == 0xe3069283u);
 	CHECK(session_crc32c(session_crc32c(0, "1234", 4), "56789", 5) == 0xe3069283u);
-	uint8_t zeros[32] = {0}, h[SESSION_HASH_SIZE];
-	CHECK(session_crc32c(0, zeros, 32) == 0x8a9136aau);
+	uint8_t zeros[32] = {0}, ones[32], up[32], down[32], h[SESSION_HASH_SIZE];
+	for (int i = 0; i < 32; i++) ones[i] = 0xff, up[i] = (uint8_t)i, down[i] = (uint8_t)(31 - i);
+	/* an iSCSI read command PDU (48 bytes) */
+	const uint8_t read_cmd[48] = {0x01, 0xc0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x14, 0, 0, 0,
+	                              0, 0, 0x04, 0, 0, 0, 0, 0x14, 0, 0, 0, 0x18, 0x28, 0, 0, 0, 0, 0, 0, 0,
+	                              0x02, 0, 0, 0, 0, 0, 0, 0};
+	uint32_t (*const paths[2])(uint32_t, const void *, size_t) = {session_crc32c, session_crc32c_table};
+	for (int i = 0; i < 2; i++) {
+		CHECK(paths[i](0, "123456789", 9) == 0xe3069283u);
+		CHECK(paths[i](0, zeros, 32) == 0x8a9136aau);
+		CHECK(paths[i](0, ones, 32) == 0x62a8ab43u);
+		CHECK(paths[i](0, up, 32) == 0x46dd794eu);
+		CHECK(paths[i](0, down, 32) == 0x113fdb5cu);
+		CHECK(paths[i](0, read_cmd, 48) == 0xd9963a56u);
+	}
 	sha256_of("", 0, h);
 	hex_is(h, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 	sha256_of("abc", 3, h);
@@ -249,6 +263,30 @@ static void test_checksums(void)
 	quiet(true);
 	CHECK(session_hash_file(tmp_path("no-such-file"), h) == CV_ERROR_IO);
 	quiet(false);
+}
+
+/* session_crc32c (the CPU's instruction where there is one) and the table path agree on random data at every
+ * alignment and on lengths round the 8-byte steps, whole and continued. */
+static void test_crc32c_paths(void)
+{
+	uint8_t buf[1100];
+	uint64_t x = 0x9e3779b97f4a7c15u;
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		buf[i] = (uint8_t)x;
+	}
+	uint32_t mismatches = 0;
+	for (int trial = 0; trial < 2000; trial++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		size_t offset = x % 8, size = trial < 64 ? (size_t)trial : (size_t)(x >> 8) % 1080;
+		size_t split = (x >> 32) % (size + 1);
+		const uint8_t *p = buf + offset;
+		uint32_t seed = (uint32_t)(x >> 40);
+		uint32_t a = session_crc32c(seed, p, size), b = session_crc32c_table(seed, p, size);
+		uint32_t c = session_crc32c(session_crc32c(seed, p, split), p + split, size - split);
+		mismatches += a != b || a != c;
+	}
+	CHECK_MSG(mismatches == 0, "%u of 2000 differ", mismatches);
 }
 
 static void check_meeting(struct session_reader *r, const struct pkts *expect, bool footer)
@@ -1120,6 +1158,7 @@ int main(void)
 	if (!test_scratch_dir("cavr-session", tmp_dir, sizeof(tmp_dir))) return 1;
 	cv_log_set_level(CV_LOG_WARN);
 	RUN(test_checksums);
+	RUN(test_crc32c_paths);
 	RUN(test_round_trip);
 	RUN(test_writer_rejects);
 	RUN(test_seek);

@@ -3,8 +3,8 @@
 
 Writes `.cavatar` files (engine/avatar/cavatar-format.md) and safetensors files of
 expected decoder outputs, converts Multiface-style DeepAppearanceVAE checkpoints, and
-measures PyTorch's CPU decode time.  Needs /usr/bin/python3 (Debian's python3-torch and
-python3-numpy); nothing else.
+measures PyTorch's CPU decode time.  Needs /usr/bin/python3 (Debian's python3-torch,
+python3-numpy and python3-pil); nothing else.
 
 Subcommands (see `dam_reference.py SUBCOMMAND --help`):
   make               random-weight DAM -> .cavatar + reference outputs
@@ -24,16 +24,16 @@ import os
 import struct
 import sys
 import time
-import zlib
 
 try:
     import numpy as np
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
+    from PIL import Image
 except ImportError as _e:  # pragma: no cover
     sys.stderr.write("dam_reference: error: %s; run this tool with /usr/bin/python3 "
-                     "(Debian python3-torch and python3-numpy)\n" % _e)
+                     "(Debian python3-torch, python3-numpy and python3-pil)\n" % _e)
     sys.exit(2)
 
 PROG = "dam_reference"
@@ -223,123 +223,32 @@ def read_safetensors(path):
 
 
 # --------------------------------------------------------------------------------------
-# PNG (8/16-bit, non-interlaced), written and read with zlib and numpy
+# PNG through Pillow
 # --------------------------------------------------------------------------------------
-
-PNG_SIG = b"\x89PNG\r\n\x1a\n"
-
 
 def write_png_rgb8(path, img):
     img = np.ascontiguousarray(img, dtype=np.uint8)
     if img.ndim != 3 or img.shape[2] != 3:
         raise ToolError("internal: PNG writer wants [H, W, 3]")
-    h, w, _ = img.shape
-    raw = b"".join(b"\x00" + img[r].tobytes() for r in range(h))
-
-    def chunk(kind, payload):
-        return (struct.pack(">I", len(payload)) + kind + payload
-                + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF))
-
-    png = (PNG_SIG + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-           + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
-    with open(path, "wb") as f:
-        f.write(png)
-
-
-def _png_unfilter(filt, ftypes):
-    """Undo PNG row filters.  filt [H, W, bpp] int32 filtered bytes, ftypes [H].
-
-    Each byte depends on its left, upper and upper-left neighbours, so the image is
-    reconstructed one anti-diagonal at a time, all rows' filter types at once."""
-    h, w, bpp = filt.shape
-    rec = np.zeros((h + 1, w + 1, bpp), dtype=np.int32)
-    ft = ftypes.astype(np.int32)
-    if (ft <= 2).all():  # None / Sub / Up only: row by row, vectorised along the row
-        for r in range(h):
-            x = filt[r]
-            if ft[r] == 0:
-                rec[r + 1, 1:] = x
-            elif ft[r] == 1:
-                rec[r + 1, 1:] = np.cumsum(x, axis=0) & 255
-            else:
-                rec[r + 1, 1:] = (x + rec[r, 1:]) & 255
-        return rec[1:, 1:]
-    for d in range(h + w - 1):
-        r0, r1 = max(0, d - w + 1), min(h - 1, d)
-        rs = np.arange(r0, r1 + 1)
-        cs = d - rs
-        a = rec[rs + 1, cs]
-        b = rec[rs, cs + 1]
-        c = rec[rs, cs]
-        t = ft[rs][:, None]
-        p = a + b - c
-        pa, pb, pc = np.abs(p - a), np.abs(p - b), np.abs(p - c)
-        paeth = np.where((pa <= pb) & (pa <= pc), a, np.where(pb <= pc, b, c))
-        pred = np.select([t == 1, t == 2, t == 3, t == 4], [a, b, (a + b) >> 1, paeth], 0)
-        rec[rs + 1, cs + 1] = (filt[rs, cs] + pred) & 255
-    return rec[1:, 1:]
+    try:
+        Image.fromarray(img, "RGB").save(path, format="PNG")
+    except OSError as e:
+        raise ToolError("cannot write %s: %s" % (path, e))
 
 
 def read_png(path):
-    """-> float32 [H, W, 3] in 0..255 (8-bit values; 16-bit scaled by 255/65535)."""
+    """-> float32 [H, W, 3] in 0..255: grey, palette and alpha images as RGB; 16-bit grey scaled by 255/65535
+    (Pillow reads 16-bit colour as its high bytes)."""
     try:
-        with open(path, "rb") as f:
-            blob = f.read()
-    except OSError as e:
-        raise ToolError("cannot read %s: %s" % (path, e.strerror or e))
-    if blob[:8] != PNG_SIG:
-        raise ToolError("%s: not a PNG file" % path)
-    pos, ihdr, idat, plte = 8, None, [], None
-    while pos + 8 <= len(blob):
-        (ln,) = struct.unpack(">I", blob[pos:pos + 4])
-        kind = blob[pos + 4:pos + 8]
-        payload = blob[pos + 8:pos + 8 + ln]
-        if len(payload) != ln:
-            raise ToolError("%s: truncated PNG chunk" % path)
-        if kind == b"IHDR":
-            ihdr = struct.unpack(">IIBBBBB", payload)
-        elif kind == b"IDAT":
-            idat.append(payload)
-        elif kind == b"PLTE":
-            plte = np.frombuffer(payload, dtype=np.uint8).reshape(-1, 3)
-        elif kind == b"IEND":
-            break
-        pos += 12 + ln
-    if ihdr is None or not idat:
-        raise ToolError("%s: PNG without IHDR or IDAT" % path)
-    w, h, depth, ctype, _comp, _filt, interlace = ihdr
-    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(ctype)
-    if channels is None or depth not in (8, 16) or (ctype == 3 and depth != 8):
-        raise ToolError("%s: unsupported PNG (colour type %d, bit depth %d); "
-                        "use 8/16-bit grey/RGB/RGBA or 8-bit palette, or a .npy" % (path, ctype, depth))
-    if interlace:
-        raise ToolError("%s: interlaced PNG not supported; re-save it or use a .npy" % path)
-    try:
-        raw = zlib.decompress(b"".join(idat))
-    except zlib.error as e:
-        raise ToolError("%s: bad PNG data: %s" % (path, e))
-    bpp = channels * depth // 8
-    if len(raw) != h * (w * bpp + 1):
-        raise ToolError("%s: PNG data has %d bytes, expected %d" % (path, len(raw), h * (w * bpp + 1)))
-    rows = np.frombuffer(raw, dtype=np.uint8).reshape(h, w * bpp + 1)
-    ftypes = rows[:, 0]
-    if (ftypes > 4).any():
-        raise ToolError("%s: bad PNG filter type" % path)
-    rec = _png_unfilter(rows[:, 1:].reshape(h, w, bpp).astype(np.int32), ftypes)
-    if depth == 16:
-        px = (rec[:, :, 0::2] * 256 + rec[:, :, 1::2]).astype(np.float32) * (255.0 / 65535.0)
-    else:
-        px = rec.astype(np.float32)
-    if ctype == 3:
-        if plte is None:
-            raise ToolError("%s: palette PNG without PLTE" % path)
-        idx = rec[:, :, 0]
-        if idx.max() >= len(plte):
-            raise ToolError("%s: palette index out of range" % path)
-        return plte[idx].astype(np.float32)
-    if channels in (1, 2):
-        return np.repeat(px[:, :, :1], 3, axis=2)
-    return np.ascontiguousarray(px[:, :, :3])
+        with Image.open(path) as im:
+            if im.format != "PNG":
+                raise ToolError("%s: not a PNG file" % path)
+            if im.mode in ("I", "I;16", "I;16B"):
+                grey = np.asarray(im, dtype=np.float32) * (255.0 / 65535.0)
+                return np.repeat(grey[:, :, None], 3, axis=2)
+            return np.asarray(im.convert("RGB"), dtype=np.float32)
+    except OSError as e:  # missing, unreadable, not an image, or broken image data
+        raise ToolError("cannot read %s: %s" % (path, e))
 
 
 # --------------------------------------------------------------------------------------

@@ -14,8 +14,8 @@ packages=(
   libopenxr-dev libopenxr-loader1 openxr-layer-corevalidation
   # headless display for window tests
   xvfb xauth x11-apps
-  # PyTorch references (run with /usr/bin/python3)
-  python3-torch python3-numpy libopenblas0-pthread
+  # PyTorch references and their PNG I/O (run with /usr/bin/python3)
+  python3-torch python3-numpy python3-pil libopenblas0-pthread
 )
 
 missing=()

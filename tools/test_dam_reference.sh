@@ -29,8 +29,8 @@ check() {
     fi
 }
 
-if ! "$PY" -c 'import torch, numpy' 2>/dev/null; then
-    echo "FAIL $PY lacks torch/numpy (use /usr/bin/python3 with python3-torch)"
+if ! "$PY" -c 'import torch, numpy, PIL' 2>/dev/null; then
+    echo "FAIL $PY lacks torch/numpy/PIL (use /usr/bin/python3 with python3-torch, python3-pil)"
     echo "0 passed, 1 failed"
     exit 1
 fi
@@ -288,7 +288,7 @@ try:
         err = float((tex2 - tex.flip(2)).abs().max())
         result("'non' variant: folded texture = flipped checkpoint texture (%.1e)" % err, err < 1e-5)
 
-    # -- PNG reader: every filter type, 8/16-bit, grey/RGB/RGBA/palette
+    # -- PNG through Pillow: every filter type, 8/16-bit, grey/RGB/RGBA/palette, as this encoder writes them
     rng = np.random.RandomState(3)
 
     def png_encode(img, ctype, depth, plte=None):
@@ -311,7 +311,7 @@ try:
 
         def chunk(k, pl):
             return struct.pack(">I", len(pl)) + k + pl + struct.pack(">I", zlib.crc32(k + pl) & 0xFFFFFFFF)
-        s = d.PNG_SIG + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, ctype, 0, 0, 0))
+        s = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, ctype, 0, 0, 0))
         if plte is not None:
             s += chunk(b"PLTE", plte.astype(np.uint8).tobytes())
         return s + chunk(b"IDAT", zlib.compress(out)) + chunk(b"IEND", b"")
@@ -322,7 +322,8 @@ try:
             (2, rgb, 8, rgb),
             (6, np.concatenate([rgb, rng.randint(0, 256, (13, 11, 1))], 2), 8, rgb),
             (0, rgb[:, :, :1], 8, np.repeat(rgb[:, :, :1], 3, 2)),
-            (2, rgb * 257, 16, rgb)):
+            (2, rgb * 257, 16, rgb),
+            (0, rgb[:, :, :1] * 257, 16, np.repeat(rgb[:, :, :1], 3, 2))):
         with open(W("t.png"), "wb") as f:
             f.write(png_encode(img, ctype, depth))
         got = d.read_png(W("t.png"))

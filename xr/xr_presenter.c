@@ -28,10 +28,10 @@ struct xr_presenter {
 	XrSpace space;
 	XrSessionState state;
 	bool running, quit, has_hand_tracking;
-	struct gpu_instance_plan instance_plan;
-	struct gpu_device_plan device_plan;
-	VkInstance vk_instance;
-	VkDevice vk_device;
+	PFN_xrCreateVulkanInstanceKHR create_vk_instance;
+	PFN_xrGetVulkanGraphicsDevice2KHR get_vk_device;
+	PFN_xrCreateVulkanDeviceKHR create_vk_device;
+	VkDevice vk_device; /* ctx's, which owns it */
 	struct gpu_context *ctx;
 	struct xr_chain color, depth; /* depth: when the runtime takes depth (XR_KHR_composition_layer_depth) */
 	bool has_depth_ext;
@@ -138,61 +138,79 @@ static enum cv_result create_instance(struct xr_presenter *x)
 	return CV_OK;
 }
 
-/* The runtime creates the VkInstance and VkDevice from cavr's plans; cavr adopts them. */
+/* The runtime creates the VkInstance and VkDevice from cavr's create infos (struct gpu_creator). */
+static enum cv_result runtime_create_instance(void *user, const VkInstanceCreateInfo *info, VkInstance *out)
+{
+	struct xr_presenter *x = user;
+	XrVulkanInstanceCreateInfoKHR ici = {
+		.type = XR_TYPE_VULKAN_INSTANCE_CREATE_INFO_KHR,
+		.systemId = x->system,
+		.pfnGetInstanceProcAddr = vkGetInstanceProcAddr,
+		.vulkanCreateInfo = info,
+	};
+	VkResult vr = VK_SUCCESS;
+	XR_TRY(x, x->create_vk_instance(x->instance, &ici, out, &vr));
+	return GPU_CHECK(vr);
+}
+
+static enum cv_result runtime_physical_device(void *user, VkInstance instance, VkPhysicalDevice *out)
+{
+	struct xr_presenter *x = user;
+	XrVulkanGraphicsDeviceGetInfoKHR gi = {
+		.type = XR_TYPE_VULKAN_GRAPHICS_DEVICE_GET_INFO_KHR, .systemId = x->system, .vulkanInstance = instance};
+	XR_TRY(x, x->get_vk_device(x->instance, &gi, out));
+	return CV_OK;
+}
+
+static enum cv_result runtime_create_device(void *user, VkPhysicalDevice pd, const VkDeviceCreateInfo *info,
+                                            VkDevice *out)
+{
+	struct xr_presenter *x = user;
+	XrVulkanDeviceCreateInfoKHR dci = {
+		.type = XR_TYPE_VULKAN_DEVICE_CREATE_INFO_KHR,
+		.systemId = x->system,
+		.pfnGetInstanceProcAddr = vkGetInstanceProcAddr,
+		.vulkanPhysicalDevice = pd,
+		.vulkanCreateInfo = info,
+	};
+	VkResult vr = VK_SUCCESS;
+	XR_TRY(x, x->create_vk_device(x->instance, &dci, out, &vr));
+	return GPU_CHECK(vr);
+}
+
 static enum cv_result create_vulkan(struct xr_presenter *x, const struct xr_desc *desc)
 {
 	PFN_xrGetVulkanGraphicsRequirements2KHR requirements = NULL;
-	PFN_xrCreateVulkanInstanceKHR create_instance_fn = NULL;
-	PFN_xrGetVulkanGraphicsDevice2KHR get_device = NULL;
-	PFN_xrCreateVulkanDeviceKHR create_device_fn = NULL;
 	XR_TRY(x, xrGetInstanceProcAddr(x->instance, "xrGetVulkanGraphicsRequirements2KHR", (PFN_xrVoidFunction *)&requirements));
-	XR_TRY(x, xrGetInstanceProcAddr(x->instance, "xrCreateVulkanInstanceKHR", (PFN_xrVoidFunction *)&create_instance_fn));
-	XR_TRY(x, xrGetInstanceProcAddr(x->instance, "xrGetVulkanGraphicsDevice2KHR", (PFN_xrVoidFunction *)&get_device));
-	XR_TRY(x, xrGetInstanceProcAddr(x->instance, "xrCreateVulkanDeviceKHR", (PFN_xrVoidFunction *)&create_device_fn));
+	XR_TRY(x, xrGetInstanceProcAddr(x->instance, "xrCreateVulkanInstanceKHR",
+	                                (PFN_xrVoidFunction *)&x->create_vk_instance));
+	XR_TRY(x, xrGetInstanceProcAddr(x->instance, "xrGetVulkanGraphicsDevice2KHR",
+	                                (PFN_xrVoidFunction *)&x->get_vk_device));
+	XR_TRY(x, xrGetInstanceProcAddr(x->instance, "xrCreateVulkanDeviceKHR",
+	                                (PFN_xrVoidFunction *)&x->create_vk_device));
 	XrGraphicsRequirementsVulkanKHR req = {.type = XR_TYPE_GRAPHICS_REQUIREMENTS_VULKAN2_KHR};
 	XR_TRY(x, requirements(x->instance, x->system, &req));
 	if (XR_VERSION_MAJOR(req.maxApiVersionSupported) < 1 ||
 	    (XR_VERSION_MAJOR(req.maxApiVersionSupported) == 1 && XR_VERSION_MINOR(req.maxApiVersionSupported) < 3))
 		CV_WARN("the OpenXR runtime says it supports Vulkan up to %u.%u; cavr uses 1.3",
 		        (unsigned)XR_VERSION_MAJOR(req.maxApiVersionSupported), (unsigned)XR_VERSION_MINOR(req.maxApiVersionSupported));
-
-	CV_TRY(gpu_instance_plan(&(struct gpu_context_desc){.validation = desc->validation}, &x->instance_plan));
-	XrVulkanInstanceCreateInfoKHR ici = {
-		.type = XR_TYPE_VULKAN_INSTANCE_CREATE_INFO_KHR,
-		.systemId = x->system,
-		.pfnGetInstanceProcAddr = vkGetInstanceProcAddr,
-		.vulkanCreateInfo = &x->instance_plan.info,
+	const struct gpu_creator creator = {
+		.user = x,
+		.create_instance = runtime_create_instance,
+		.physical_device = runtime_physical_device,
+		.create_device = runtime_create_device,
 	};
-	VkResult vr = VK_SUCCESS;
-	XR_TRY(x, create_instance_fn(x->instance, &ici, &x->vk_instance, &vr));
-	GPU_TRY(vr);
-	XrVulkanGraphicsDeviceGetInfoKHR gi = {
-		.type = XR_TYPE_VULKAN_GRAPHICS_DEVICE_GET_INFO_KHR, .systemId = x->system, .vulkanInstance = x->vk_instance};
-	VkPhysicalDevice pd = VK_NULL_HANDLE;
-	XR_TRY(x, get_device(x->instance, &gi, &pd));
-	CV_TRY(gpu_device_plan(pd, false, &x->device_plan));
-	XrVulkanDeviceCreateInfoKHR dci = {
-		.type = XR_TYPE_VULKAN_DEVICE_CREATE_INFO_KHR,
-		.systemId = x->system,
-		.pfnGetInstanceProcAddr = vkGetInstanceProcAddr,
-		.vulkanPhysicalDevice = pd,
-		.vulkanCreateInfo = &x->device_plan.info,
-	};
-	XR_TRY(x, create_device_fn(x->instance, &dci, &x->vk_device, &vr));
-	GPU_TRY(vr);
-	return gpu_context_create(&(struct gpu_context_desc){.adopt = {.instance = x->vk_instance,
-	                                                               .physical_device = pd,
-	                                                               .device = x->vk_device,
-	                                                               .instance_plan = &x->instance_plan,
-	                                                               .device_plan = &x->device_plan}},
-	                          &x->ctx);
+	CV_TRY(gpu_context_create(&(struct gpu_context_desc){.validation = desc->validation, .creator = &creator},
+	                          &x->ctx));
+	x->vk_device = x->ctx->device;
+	return CV_OK;
 }
 
 static enum cv_result create_session(struct xr_presenter *x)
 {
 	XrGraphicsBindingVulkanKHR binding = {
 		.type = XR_TYPE_GRAPHICS_BINDING_VULKAN_KHR,
-		.instance = x->vk_instance,
+		.instance = x->ctx->instance,
 		.physicalDevice = x->ctx->physical_device,
 		.device = x->vk_device,
 		.queueFamilyIndex = x->ctx->queue_family,
@@ -587,9 +605,7 @@ static void xr_destroy(struct presenter *p)
 	destroy_session(x);
 	if (x->fence) vkDestroyFence(x->vk_device, x->fence, NULL);
 	if (x->cmd) vkFreeCommandBuffers(x->vk_device, x->ctx->command_pool, 1, &x->cmd);
-	gpu_context_destroy(&x->ctx);
-	if (x->vk_device) vkDestroyDevice(x->vk_device, NULL);
-	if (x->vk_instance) vkDestroyInstance(x->vk_instance, NULL);
+	gpu_context_destroy(&x->ctx); /* also the VkDevice and VkInstance the runtime made */
 	if (x->instance) xrDestroyInstance(x->instance); /* also its messenger */
 	free(x);
 }

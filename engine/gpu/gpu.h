@@ -1,6 +1,7 @@
 /* gpu: the Vulkan context and the few object kinds every other module builds on.
- * A context is created by cavr (headless or for a window) or adopted from handles an OpenXR runtime made
- * (XR_KHR_vulkan_enable2); either way the rest of the engine sees the same struct gpu_context.
+ * A context's instance and device are created by cavr (headless or for a window) or, from cavr's create infos,
+ * by an OpenXR runtime (XR_KHR_vulkan_enable2, struct gpu_creator), or adopted from handles someone else made;
+ * either way the rest of the engine sees the same struct gpu_context.
  * Objects here are caller-owned structs with init/fini; every Vulkan object gets a debug name.
  * Needs Vulkan 1.3 (dynamic rendering, synchronization2) and VK_KHR_push_descriptor. */
 #ifndef CAVR_GPU_H
@@ -11,8 +12,24 @@
 
 #include "core/core.h"
 
-struct gpu_instance_plan;
-struct gpu_device_plan;
+/* Someone else creates the instance and the device from cavr's create infos: an OpenXR runtime
+ * (xrCreateVulkanInstanceKHR, xrGetVulkanGraphicsDevice2KHR, xrCreateVulkanDeviceKHR). cavr plans both, counts
+ * validation messages from the first call (its messenger's create info is chained into the instance's, and the
+ * messenger is installed before the device is made), and owns and destroys what the creator returns. */
+struct gpu_creator {
+	void *user;
+	enum cv_result (*create_instance)(void *user, const VkInstanceCreateInfo *info, VkInstance *out);
+	enum cv_result (*physical_device)(void *user, VkInstance instance, VkPhysicalDevice *out);
+	enum cv_result (*create_device)(void *user, VkPhysicalDevice physical_device, const VkDeviceCreateInfo *info,
+	                                VkDevice *out);
+};
+
+/* The device plan (what cavr's VkDeviceCreateInfo asks for) survives what a runtime adds to it: every feature is
+ * requested through its own struct (VkPhysicalDeviceMultiviewFeatures, VkPhysicalDeviceDynamicRenderingFeatures,
+ * ...), never through VkPhysicalDeviceVulkan11/12/13Features, and no struct type twice. Runtimes add the standalone
+ * structs they need (Monado: VkPhysicalDeviceTimelineSemaphoreFeatures unless the chain has one), which the
+ * specification forbids beside a Vulkan1xFeatures struct (VUID-VkDeviceCreateInfo-pNext-02829, -02830, -06532),
+ * and nothing can be taken out of a device once the runtime has made it. */
 
 struct gpu_context_desc {
 	const char *device_name;   /* substring of the device name; NULL: $CAVR_DEVICE, else the best device */
@@ -20,44 +37,16 @@ struct gpu_context_desc {
 	const char *const *instance_extensions; /* extra ones, e.g. from glfwGetRequiredInstanceExtensions */
 	uint32_t instance_extension_count;
 	bool present;              /* the device must be able to present (window swapchains) */
-	/* Adopting: when device is set, cavr uses these handles and never destroys them. Made from cavr's plans
-	 * (below) they carry what was enabled; without plans, only the queue family is known. */
+	const struct gpu_creator *creator; /* NULL: cavr creates the instance and device itself */
+	/* Adopting: when device is set, cavr uses these handles, made by someone else from their own create infos,
+	 * and never destroys them; only the queue family is known of them. */
 	struct {
 		VkInstance instance;
 		VkPhysicalDevice physical_device;
 		VkDevice device;
 		uint32_t queue_family;
-		const struct gpu_instance_plan *instance_plan;
-		const struct gpu_device_plan *device_plan;
 	} adopt;
 };
-
-/* What cavr asks of an instance and a device, as create infos for whoever creates them: cavr itself, or an
- * OpenXR runtime (xrCreateVulkanInstanceKHR / xrCreateVulkanDeviceKHR). The create infos point into the plan:
- * keep a plan in place (no copies) while its info is in use. */
-struct gpu_instance_plan {
-	VkApplicationInfo app;
-	const char *layers[1];
-	const char *extensions[16];
-	VkInstanceCreateInfo info;
-	bool validation, debug_utils;
-};
-enum cv_result gpu_instance_plan(const struct gpu_context_desc *desc, struct gpu_instance_plan *plan);
-
-struct gpu_device_plan {
-	float priority;
-	VkDeviceQueueCreateInfo queue;
-	const char *extensions[2];
-	VkPhysicalDeviceVulkan11Features f11;
-	VkPhysicalDeviceVulkan12Features f12;
-	VkPhysicalDeviceVulkan13Features f13;
-	VkPhysicalDeviceFeatures2 features;
-	VkDeviceCreateInfo info;
-	uint32_t queue_family;
-	bool float16, anisotropy, multiview;
-};
-/* Fails, naming what is missing, when the physical device cannot run cavr. */
-enum cv_result gpu_device_plan(VkPhysicalDevice physical_device, bool present, struct gpu_device_plan *plan);
 
 struct gpu_context {
 	VkInstance instance;

@@ -60,7 +60,31 @@ static bool validation_wanted(const struct gpu_context_desc *desc)
 	return desc->validation || (env && env[0] == '1');
 }
 
-enum cv_result gpu_instance_plan(const struct gpu_context_desc *desc, struct gpu_instance_plan *plan)
+/* What cavr asks of an instance and a device, as create infos for whoever creates them (cavr or a gpu_creator).
+ * The create infos point into the plan: keep a plan in place while its info is in use. */
+struct instance_plan {
+	VkApplicationInfo app;
+	const char *layers[1];
+	const char *extensions[16];
+	VkDebugUtilsMessengerCreateInfoEXT messenger; /* watches vkCreateInstance and vkDestroyInstance */
+	VkInstanceCreateInfo info;
+	bool validation, debug_utils;
+};
+
+/* Validation messages go through cavr's log and are counted in ctx (tests require none). */
+static VkDebugUtilsMessengerCreateInfoEXT messenger_info(struct gpu_context *ctx)
+{
+	return (VkDebugUtilsMessengerCreateInfoEXT){
+		.sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
+		.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+		.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT,
+		.pfnUserCallback = debug_callback,
+		.pUserData = ctx,
+	};
+}
+
+static enum cv_result instance_plan(struct gpu_context *ctx, const struct gpu_context_desc *desc,
+                                    struct instance_plan *plan)
 {
 	memset(plan, 0, sizeof(*plan));
 	plan->validation = validation_wanted(desc);
@@ -88,8 +112,10 @@ enum cv_result gpu_instance_plan(const struct gpu_context_desc *desc, struct gpu
 		.pEngineName = "cavr",
 		.apiVersion = VK_API_VERSION_1_3,
 	};
+	plan->messenger = messenger_info(ctx);
 	plan->info = (VkInstanceCreateInfo){
 		.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+		.pNext = plan->validation && plan->debug_utils ? &plan->messenger : NULL,
 		.pApplicationInfo = &plan->app,
 		.enabledLayerCount = plan->validation ? 1 : 0,
 		.ppEnabledLayerNames = plan->layers,
@@ -99,18 +125,12 @@ enum cv_result gpu_instance_plan(const struct gpu_context_desc *desc, struct gpu
 	return CV_OK;
 }
 
-/* Validation messages go through cavr's log and are counted (tests require none). */
+/* Installed as soon as the instance exists, so that device creation is watched too. */
 static enum cv_result create_messenger(struct gpu_context *ctx)
 {
 	PFN_vkCreateDebugUtilsMessengerEXT create = (PFN_vkCreateDebugUtilsMessengerEXT)vkGetInstanceProcAddr(
 		ctx->instance, "vkCreateDebugUtilsMessengerEXT");
-	VkDebugUtilsMessengerCreateInfoEXT mi = {
-		.sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
-		.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
-		.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT,
-		.pfnUserCallback = debug_callback,
-		.pUserData = ctx,
-	};
+	VkDebugUtilsMessengerCreateInfoEXT mi = messenger_info(ctx);
 	if (create) GPU_TRY(create(ctx->instance, &mi, NULL, &ctx->messenger));
 	return CV_OK;
 }
@@ -153,7 +173,24 @@ static const char *device_unsuitable(VkPhysicalDevice pd, bool present, uint32_t
 	return "no queue family does both graphics and compute";
 }
 
-enum cv_result gpu_device_plan(VkPhysicalDevice pd, bool present, struct gpu_device_plan *plan)
+/* The features are chained one struct each, never as VkPhysicalDeviceVulkan1xFeatures: see the rule in gpu.h. */
+struct device_plan {
+	float priority;
+	VkDeviceQueueCreateInfo queue;
+	const char *extensions[2];
+	VkPhysicalDevice16BitStorageFeatures storage16;
+	VkPhysicalDeviceShaderFloat16Int8Features float16;
+	VkPhysicalDeviceMultiviewFeatures multiview;
+	VkPhysicalDeviceDynamicRenderingFeatures dynamic_rendering;
+	VkPhysicalDeviceSynchronization2Features synchronization2;
+	VkPhysicalDeviceFeatures2 features;
+	VkDeviceCreateInfo info;
+	uint32_t queue_family;
+	bool has_float16, has_anisotropy, has_multiview;
+};
+
+/* Fails, naming what is missing, when the physical device cannot run cavr. */
+static enum cv_result device_plan(VkPhysicalDevice pd, bool present, struct device_plan *plan)
 {
 	memset(plan, 0, sizeof(*plan));
 	const char *why = device_unsuitable(pd, present, &plan->queue_family);
@@ -167,34 +204,42 @@ enum cv_result gpu_device_plan(VkPhysicalDevice pd, bool present, struct gpu_dev
 	VkPhysicalDeviceFeatures2 have = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f12};
 	vkGetPhysicalDeviceFeatures2(pd, &have);
 	/* Enable only what cavr uses; optional features switch faster shader variants on. */
-	plan->float16 = f12.shaderFloat16 && f11.storageBuffer16BitAccess;
-	plan->anisotropy = have.features.samplerAnisotropy;
+	plan->has_float16 = f12.shaderFloat16 && f11.storageBuffer16BitAccess;
+	plan->has_anisotropy = have.features.samplerAnisotropy;
 	/* lavapipe (Mesa 22.3) rasterises the second view of a multiview pass wrongly where triangles cross the
 	 * frustum's edges (a floor vanishes from the right eye), so stereo there is drawn as one pass per eye. */
 	VkPhysicalDeviceVulkan12Properties p12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_PROPERTIES};
 	VkPhysicalDeviceProperties2 props = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &p12};
 	vkGetPhysicalDeviceProperties2(pd, &props);
-	plan->multiview = f11.multiview && p12.driverID != VK_DRIVER_ID_MESA_LLVMPIPE;
-	plan->f11 = (VkPhysicalDeviceVulkan11Features){
-		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
-		.storageBuffer16BitAccess = plan->float16,
+	plan->has_multiview = f11.multiview && p12.driverID != VK_DRIVER_ID_MESA_LLVMPIPE;
+	plan->storage16 = (VkPhysicalDevice16BitStorageFeatures){
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
+		.storageBuffer16BitAccess = plan->has_float16,
+	};
+	plan->float16 = (VkPhysicalDeviceShaderFloat16Int8Features){
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
+		.pNext = &plan->storage16,
+		.shaderFloat16 = plan->has_float16,
+	};
+	plan->multiview = (VkPhysicalDeviceMultiviewFeatures){
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MULTIVIEW_FEATURES,
+		.pNext = &plan->float16,
 		.multiview = f11.multiview,
 	};
-	plan->f12 = (VkPhysicalDeviceVulkan12Features){
-		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
-		.pNext = &plan->f11,
-		.shaderFloat16 = plan->float16,
-	};
-	plan->f13 = (VkPhysicalDeviceVulkan13Features){
-		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
-		.pNext = &plan->f12,
+	plan->dynamic_rendering = (VkPhysicalDeviceDynamicRenderingFeatures){
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DYNAMIC_RENDERING_FEATURES,
+		.pNext = &plan->multiview,
 		.dynamicRendering = VK_TRUE,
+	};
+	plan->synchronization2 = (VkPhysicalDeviceSynchronization2Features){
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SYNCHRONIZATION_2_FEATURES,
+		.pNext = &plan->dynamic_rendering,
 		.synchronization2 = VK_TRUE,
 	};
 	plan->features = (VkPhysicalDeviceFeatures2){
 		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
-		.pNext = &plan->f13,
-		.features = {.samplerAnisotropy = plan->anisotropy},
+		.pNext = &plan->synchronization2,
+		.features = {.samplerAnisotropy = plan->has_anisotropy},
 	};
 	plan->extensions[0] = VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME;
 	plan->extensions[1] = VK_KHR_SWAPCHAIN_EXTENSION_NAME;
@@ -301,31 +346,34 @@ static enum cv_result finish_context(struct gpu_context *ctx)
 	return CV_OK;
 }
 
-/* Takes what the plans say the instance and device have. */
-static void apply_plans(struct gpu_context *ctx, const struct gpu_instance_plan *ip, const struct gpu_device_plan *dp)
-{
-	ctx->validation = ip->validation;
-	ctx->has_debug_utils = ip->debug_utils;
-	ctx->queue_family = dp->queue_family;
-	ctx->has_float16 = dp->float16;
-	ctx->has_sampler_anisotropy = dp->anisotropy;
-	ctx->has_multiview = dp->multiview;
-}
-
+/* Plans, then instance, messenger, device: made by cavr, or by desc->creator from cavr's create infos. */
 static enum cv_result create_handles(struct gpu_context *ctx, const struct gpu_context_desc *desc)
 {
-	struct gpu_instance_plan ip;
-	struct gpu_device_plan dp;
-	CV_TRY(gpu_instance_plan(desc, &ip));
-	VkResult vr = vkCreateInstance(&ip.info, NULL, &ctx->instance);
-	if (vr == VK_ERROR_INCOMPATIBLE_DRIVER)
-		return CV_FAIL(CV_ERROR_UNSUPPORTED, "no Vulkan driver found (Debian: mesa-vulkan-drivers gives lavapipe)");
-	GPU_TRY(vr);
-	CV_TRY(pick_device(ctx, desc));
-	CV_TRY(gpu_device_plan(ctx->physical_device, desc->present, &dp));
-	apply_plans(ctx, &ip, &dp);
+	const struct gpu_creator *creator = desc->creator;
+	struct instance_plan ip;
+	struct device_plan dp;
+	CV_TRY(instance_plan(ctx, desc, &ip));
+	ctx->validation = ip.validation;
+	ctx->has_debug_utils = ip.debug_utils;
+	if (creator) {
+		CV_TRY(creator->create_instance(creator->user, &ip.info, &ctx->instance));
+	} else {
+		VkResult vr = vkCreateInstance(&ip.info, NULL, &ctx->instance);
+		if (vr == VK_ERROR_INCOMPATIBLE_DRIVER)
+			return CV_FAIL(CV_ERROR_UNSUPPORTED,
+			               "no Vulkan driver found (Debian: mesa-vulkan-drivers gives lavapipe)");
+		GPU_TRY(vr);
+	}
 	if (ctx->validation && ctx->has_debug_utils) CV_TRY(create_messenger(ctx));
-	GPU_TRY(vkCreateDevice(ctx->physical_device, &dp.info, NULL, &ctx->device));
+	if (creator) CV_TRY(creator->physical_device(creator->user, ctx->instance, &ctx->physical_device));
+	else CV_TRY(pick_device(ctx, desc));
+	CV_TRY(device_plan(ctx->physical_device, desc->present, &dp));
+	ctx->queue_family = dp.queue_family;
+	ctx->has_float16 = dp.has_float16;
+	ctx->has_sampler_anisotropy = dp.has_anisotropy;
+	ctx->has_multiview = dp.has_multiview;
+	if (creator) CV_TRY(creator->create_device(creator->user, ctx->physical_device, &dp.info, &ctx->device));
+	else GPU_TRY(vkCreateDevice(ctx->physical_device, &dp.info, NULL, &ctx->device));
 	return CV_OK;
 }
 
@@ -339,19 +387,16 @@ enum cv_result gpu_context_create(const struct gpu_context_desc *desc, struct gp
 		ctx->instance = desc->adopt.instance;
 		ctx->physical_device = desc->adopt.physical_device;
 		ctx->device = desc->adopt.device;
-		r = CV_OK;
-		if (desc->adopt.instance_plan && desc->adopt.device_plan) {
-			apply_plans(ctx, desc->adopt.instance_plan, desc->adopt.device_plan);
-			if (ctx->validation && ctx->has_debug_utils) r = create_messenger(ctx);
-		} else {
-			ctx->queue_family = desc->adopt.queue_family;
-		}
-		if (r == CV_OK) r = finish_context(ctx);
+		ctx->queue_family = desc->adopt.queue_family;
 	} else {
 		ctx->owns_handles = true;
 		r = create_handles(ctx, desc);
-		if (r == CV_OK) r = finish_context(ctx);
+		if (r != CV_OK) {
+			gpu_context_destroy(&ctx);
+			return r;
+		}
 	}
+	r = finish_context(ctx);
 	if (r != CV_OK) {
 		gpu_context_destroy(&ctx);
 		return r;

@@ -4,86 +4,40 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cglm/cglm.h>
+
 #include "avatar/safetensors.h"
 
 #define HAND_MAX_VERTICES (1u << 20)
 #define HAND_MAX_TRIANGLES (1u << 21)
 
-/* ---- 4x4 column-major helpers (m[col * 4 + row]) ---- */
+/* ---- poses as cglm matrices (column-major, the layout of inverse_bind and skin matrices) ---- */
 
-static void mat_mul(const float a[16], const float b[16], float out[16])
-{
-	float r[16];
-	for (int c = 0; c < 4; c++)
-		for (int row = 0; row < 4; row++) {
-			float s = 0;
-			for (int k = 0; k < 4; k++) s += a[k * 4 + row] * b[c * 4 + k];
-			r[c * 4 + row] = s;
-		}
-	memcpy(out, r, sizeof(r));
-}
+/* The public arrays need not be 16-byte aligned as cglm's SIMD paths want mat4s to be: copied in and out. */
+static void mat_load(const float src[16], mat4 dst) { memcpy(dst, src, sizeof(mat4)); }
+static void mat_store(mat4 src, float dst[16]) { memcpy(dst, src, sizeof(mat4)); }
 
-static void mat_identity(float m[16])
-{
-	memset(m, 0, 16 * sizeof(float));
-	m[0] = m[5] = m[10] = m[15] = 1;
-}
-
-/* Inverse of a rigid transform: [R t]^-1 = [R^T, -R^T t]. */
-static void mat_rigid_inverse(const float m[16], float out[16])
-{
-	float r[16];
-	mat_identity(r);
-	for (int i = 0; i < 3; i++)
-		for (int j = 0; j < 3; j++) r[j * 4 + i] = m[i * 4 + j];
-	for (int i = 0; i < 3; i++) r[12 + i] = -(r[i] * m[12] + r[4 + i] * m[13] + r[8 + i] * m[14]);
-	memcpy(out, r, sizeof(r));
-}
-
-/* Unit quaternion (x, y, z, w) and position to a pose matrix; false when the quaternion is unusable. */
-static bool mat_from_pose(const float q_in[4], const float p[3], float m[16])
+/* Quaternion (x, y, z, w; normalised here) and position to a pose matrix; false when they are unusable. */
+static bool mat_from_pose(const float q_in[4], const float p[3], mat4 m)
 {
 	double n = 0;
 	for (int i = 0; i < 4; i++) n += (double)q_in[i] * q_in[i];
 	if (!isfinite(n) || n < 0.25 || n > 4.0 || !isfinite(p[0]) || !isfinite(p[1]) || !isfinite(p[2])) return false;
-	n = sqrt(n);
-	double x = q_in[0] / n, y = q_in[1] / n, z = q_in[2] / n, w = q_in[3] / n;
-	mat_identity(m);
-	m[0] = (float)(1 - 2 * (y * y + z * z));
-	m[1] = (float)(2 * (x * y + z * w));
-	m[2] = (float)(2 * (x * z - y * w));
-	m[4] = (float)(2 * (x * y - z * w));
-	m[5] = (float)(1 - 2 * (x * x + z * z));
-	m[6] = (float)(2 * (y * z + x * w));
-	m[8] = (float)(2 * (x * z + y * w));
-	m[9] = (float)(2 * (y * z - x * w));
-	m[10] = (float)(1 - 2 * (x * x + y * y));
-	m[12] = p[0];
-	m[13] = p[1];
-	m[14] = p[2];
+	versor q = {q_in[0], q_in[1], q_in[2], q_in[3]};
+	glm_quat_normalize(q);
+	glm_quat_mat4(q, m);
+	glm_vec3_copy((float *)p, m[3]);
 	return true;
 }
 
-static void quat_from_mat(const float m[16], float q[4])
+/* The rotation of a rigid matrix as a unit quaternion with w >= 0. */
+static void quat_from_mat(mat4 m, float out[4])
 {
-	double r00 = m[0], r11 = m[5], r22 = m[10], r10 = m[1], r01 = m[4], r20 = m[2], r02 = m[8], r21 = m[6],
-	       r12 = m[9];
-	double t = r00 + r11 + r22, x, y, z, w;
-	if (t > 0) {
-		double s = 2 * sqrt(t + 1);
-		w = 0.25 * s, x = (r21 - r12) / s, y = (r02 - r20) / s, z = (r10 - r01) / s;
-	} else if (r00 > r11 && r00 > r22) {
-		double s = 2 * sqrt(1 + r00 - r11 - r22);
-		x = 0.25 * s, y = (r01 + r10) / s, z = (r02 + r20) / s, w = (r21 - r12) / s;
-	} else if (r11 > r22) {
-		double s = 2 * sqrt(1 + r11 - r00 - r22);
-		y = 0.25 * s, x = (r01 + r10) / s, z = (r12 + r21) / s, w = (r02 - r20) / s;
-	} else {
-		double s = 2 * sqrt(1 + r22 - r00 - r11);
-		z = 0.25 * s, x = (r02 + r20) / s, y = (r12 + r21) / s, w = (r10 - r01) / s;
-	}
-	double n = sqrt(x * x + y * y + z * z + w * w) * (w < 0 ? -1 : 1);
-	q[0] = (float)(x / n), q[1] = (float)(y / n), q[2] = (float)(z / n), q[3] = (float)(w / n);
+	versor q;
+	glm_mat4_quat(m, q);
+	glm_quat_normalize(q);
+	if (q[3] < 0) glm_vec4_negate(q);
+	memcpy(out, q, sizeof(versor));
 }
 
 /* ---- loading ---- */
@@ -191,12 +145,14 @@ static enum cv_result load(struct st_file *st, struct hand_mesh *m)
 	for (int j = 0; j < HAND_JOINTS; j++) {
 		for (int r = 0; r < 4; r++)
 			for (int c = 0; c < 4; c++) m->inverse_bind[j][c * 4 + r] = ib[j * 16 + r * 4 + c];
-		float bind[16], prod[16];
+		mat4 bind, inverse_bind, prod;
 		if (!mat_from_pose(&bq[j * 4], &bp[j * 3], bind))
 			return CV_FAIL(CV_ERROR_FORMAT, "%s: joint %d's bind rotation is not a unit quaternion", path, j);
-		mat_mul(bind, m->inverse_bind[j], prod);
+		mat_load(m->inverse_bind[j], inverse_bind);
+		glm_mat4_mul(bind, inverse_bind, prod);
 		float worst = 0;
-		for (int k = 0; k < 16; k++) worst = fmaxf(worst, fabsf(prod[k] - (k % 5 == 0 ? 1.0f : 0.0f)));
+		for (int c = 0; c < 4; c++)
+			for (int r = 0; r < 4; r++) worst = fmaxf(worst, fabsf(prod[c][r] - (c == r ? 1.0f : 0.0f)));
 		if (worst > 1e-3f)
 			return CV_FAIL(CV_ERROR_FORMAT, "%s: joint %d's inverse bind matrix is not the inverse of its bind pose "
 			               "(off by %.3g)", path, j, worst);
@@ -253,35 +209,39 @@ void hand_mesh_destroy(struct hand_mesh **pm)
 void hand_skin_matrices(const struct hand_mesh *m, const struct codec_hand *hand, float out[HAND_JOINTS][16])
 {
 	const uint8_t both = CODEC_JOINT_ORIENTATION_VALID | CODEC_JOINT_POSITION_VALID;
-	float world[HAND_JOINTS][16];
+	mat4 world[HAND_JOINTS], inverse_bind[HAND_JOINTS];
+	for (int i = 0; i < HAND_JOINTS; i++) mat_load(m->inverse_bind[i], inverse_bind[i]);
 	for (int i = 0; i < HAND_JOINTS; i++) {
 		const struct codec_joint *jt = &hand->joints[i + 1];
 		const float zero[3] = {0, 0, 0};
-		float tracked[16], rot[16];
+		mat4 tracked, rot;
 		bool full = hand->tracked && (jt->flags & both) == both &&
 		            mat_from_pose(jt->pose.orientation, jt->pose.position, tracked);
 		/* the orientation alone may be usable when the position is not */
 		bool rot_ok = !full && hand->tracked && (jt->flags & CODEC_JOINT_ORIENTATION_VALID) &&
 		              mat_from_pose(jt->pose.orientation, zero, rot);
 		if (full) {
-			memcpy(world[i], tracked, sizeof(tracked));
+			glm_mat4_copy(tracked, world[i]);
 		} else if (m->parent[i] < 0) {
 			/* no wrist: the bind pose, so skinning gives the mesh in the model's frame */
-			float bind[16];
-			mat_rigid_inverse(m->inverse_bind[i], bind);
-			memcpy(world[i], bind, sizeof(bind));
+			glm_mat4_copy(inverse_bind[i], world[i]);
+			glm_inv_tr(world[i]);
 		} else {
 			/* the bind-pose offset from the parent: world = parent world * inverse_bind[parent] * bind */
-			float rel[16], bind[16];
-			mat_rigid_inverse(m->inverse_bind[i], bind);
-			mat_mul(world[m->parent[i]], m->inverse_bind[m->parent[i]], rel);
-			mat_mul(rel, bind, world[i]);
+			mat4 rel, bind;
+			glm_mat4_copy(inverse_bind[i], bind);
+			glm_inv_tr(bind);
+			glm_mat4_mul(world[m->parent[i]], inverse_bind[m->parent[i]], rel);
+			glm_mat4_mul(rel, bind, world[i]);
 			if (rot_ok)
-				for (int k = 0; k < 12; k++)
-					if (k % 4 != 3) world[i][k] = rot[k];
+				for (int c = 0; c < 3; c++) glm_vec3_copy(rot[c], world[i][c]);
 		}
 	}
-	for (int i = 0; i < HAND_JOINTS; i++) mat_mul(world[i], m->inverse_bind[i], out[i]);
+	for (int i = 0; i < HAND_JOINTS; i++) {
+		mat4 skin;
+		glm_mat4_mul(world[i], inverse_bind[i], skin);
+		mat_store(skin, out[i]);
+	}
 }
 
 void hand_skin_vertices(const struct hand_mesh *m, const float skin[HAND_JOINTS][16], float *position, float *normal)
@@ -313,12 +273,11 @@ void hand_bind_pose(const struct hand_mesh *m, struct codec_hand *out)
 	const uint8_t all = CODEC_JOINT_ORIENTATION_VALID | CODEC_JOINT_POSITION_VALID | CODEC_JOINT_ORIENTATION_TRACKED |
 	                    CODEC_JOINT_POSITION_TRACKED;
 	for (int i = 0; i < HAND_JOINTS; i++) {
-		float bind[16];
-		mat_rigid_inverse(m->inverse_bind[i], bind);
+		mat4 bind;
+		mat_load(m->inverse_bind[i], bind);
+		glm_inv_tr(bind);
 		struct codec_joint *j = &out->joints[i + 1];
-		j->pose.position[0] = bind[12];
-		j->pose.position[1] = bind[13];
-		j->pose.position[2] = bind[14];
+		glm_vec3_copy(bind[3], j->pose.position);
 		quat_from_mat(bind, j->pose.orientation);
 		j->radius = codec_average_hand[i + 1][3];
 		j->flags = all;

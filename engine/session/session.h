@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sodium/crypto_hash_sha256.h>
+
 #include "core/core.h"
 
 /* Limits shared by writer and reader, so a hostile file cannot make a reader allocate without bound. */
@@ -145,14 +147,14 @@ enum cv_result session_reader_seek(struct session_reader *r, int64_t time_us);
 
 /* ---- checksums and hashes (also used by tests and tools) ---- */
 
-/* CRC-32C (Castagnoli), the chunk checksum; continue a running value by passing it back as `crc`, start at 0. */
+/* CRC-32C (Castagnoli), the chunk checksum; continue a running value by passing it back as `crc`, start at 0.
+ * Uses the CPU's CRC32C instruction (SSE 4.2) where there is one, else session_crc32c_table (tests compare them). */
 uint32_t session_crc32c(uint32_t crc, const void *data, size_t size);
+uint32_t session_crc32c_table(uint32_t crc, const void *data, size_t size);
 
+/* SHA-256, libsodium's (crypto_hash_sha256). */
 struct session_sha256 {
-	uint32_t state[8];
-	uint64_t length;
-	uint8_t block[64];
-	size_t used;
+	crypto_hash_sha256_state state;
 };
 void session_sha256_init(struct session_sha256 *h);
 void session_sha256_update(struct session_sha256 *h, const void *data, size_t size);

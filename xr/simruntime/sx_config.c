@@ -122,6 +122,14 @@ static bool parse_log(const char *s, enum sx_log_level *out)
 	return false;
 }
 
+static bool parse_edit(const char *s, enum sx_edit *out)
+{
+	static const char *names[] = {"off", "on", "wrong"};
+	for (int i = 0; i <= SX_EDIT_WRONG; i++)
+		if (strcasecmp(s, names[i]) == 0) return *out = (enum sx_edit)i, true;
+	return false;
+}
+
 static bool copy_string(char *dst, size_t size, const char *s)
 {
 	return (size_t)snprintf(dst, size, "%s", s) < size;
@@ -130,7 +138,7 @@ static bool copy_string(char *dst, size_t size, const char *s)
 static const char *g_keys[] = {
 	"resolution", "ipd", "refresh_hz", "fov", "script", "capture", "capture_frames", "realtime", "hand_tracking",
 	"unavailable", "disable_extensions", "vulkan_device", "vulkan_instance_extensions", "vulkan_device_extensions",
-	"stage_size", "loss_at", "log",
+	"edit_create_infos", "stage_size", "loss_at", "log",
 };
 
 /* Applies one key; `base_dir` resolves a relative script path of a config file. Returns false with err set. */
@@ -177,6 +185,8 @@ static bool apply(struct sx_config *cfg, const char *key, const char *value, con
 		ok = copy_string(cfg->vulkan_instance_extensions, sizeof cfg->vulkan_instance_extensions, value);
 	} else if (strcmp(key, "vulkan_device_extensions") == 0) {
 		ok = copy_string(cfg->vulkan_device_extensions, sizeof cfg->vulkan_device_extensions, value);
+	} else if (strcmp(key, "edit_create_infos") == 0) {
+		ok = parse_edit(value, &cfg->edit_create_infos);
 	} else if (strcmp(key, "stage_size") == 0) {
 		ok = parse_size(value, &v[0], &v[1]) && v[0] > 0 && v[1] > 0;
 		if (ok) cfg->stage_size[0] = v[0], cfg->stage_size[1] = v[1];

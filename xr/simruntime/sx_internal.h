@@ -223,6 +223,11 @@ void sx_for_each(enum sx_type type, struct sx_object *under, void (*fn)(struct s
 /* ---- configuration (sx_config.c; README.md lists every key) ---- */
 #define SX_MAX_FRAME_RANGES 32
 
+/* off: the application's create infos as given (plus vulkan_*_extensions); on: also what real runtimes add
+ * (Monado: a timeline semaphore features struct, external memory, fence and semaphore extensions); wrong (tests
+ * only): on, plus a VkPhysicalDeviceVulkan12Features, which the specification forbids beside that struct. */
+enum sx_edit { SX_EDIT_OFF, SX_EDIT_ON, SX_EDIT_WRONG };
+
 struct sx_config {
 	uint32_t width, height;     /* recommended image size per eye */
 	double ipd;                 /* metres */
@@ -241,6 +246,7 @@ struct sx_config {
 	char vulkan_device[256];    /* substring of the device name xrGetVulkanGraphicsDevice*KHR picks */
 	char vulkan_instance_extensions[512]; /* what the runtime "needs" from Vulkan, space separated */
 	char vulkan_device_extensions[512];
+	enum sx_edit edit_create_infos; /* what xrCreateVulkan*KHR add to the application's create infos */
 	double stage_size[2];       /* STAGE bounds: width (x) and depth (z), metres */
 	double loss_at;             /* simulated seconds at which the session is lost; < 0: never */
 	enum sx_log_level log_level;

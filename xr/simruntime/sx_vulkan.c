@@ -105,6 +105,57 @@ static const char **merge_extensions(const char *const *app, uint32_t app_count,
 	return names;
 }
 
+/* Extensions a real runtime adds to the application's (the kind Monado's client compositor asks for: external
+ * memory, fences and semaphores, timeline semaphores), each only where the loader or the device offers it. */
+static const char *const g_edit_instance_extensions[] = {
+	"VK_KHR_external_fence_capabilities", "VK_KHR_external_memory_capabilities",
+	"VK_KHR_external_semaphore_capabilities", "VK_KHR_get_physical_device_properties2",
+};
+static const char *const g_edit_device_extensions[] = {
+	"VK_KHR_dedicated_allocation", "VK_KHR_get_memory_requirements2", "VK_KHR_external_memory",
+	"VK_KHR_external_memory_fd", "VK_KHR_external_fence", "VK_KHR_external_fence_fd",
+	"VK_KHR_external_semaphore", "VK_KHR_external_semaphore_fd", VK_KHR_TIMELINE_SEMAPHORE_EXTENSION_NAME,
+};
+
+#define SX_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The runtime's own extensions, space separated (the caller frees): the configured ones and, when it edits
+ * create infos, the offered ones of `edit` (device extensions when pd is set). */
+static char *runtime_extensions(const struct sx_instance *inst, const char *configured, PFN_vkGetInstanceProcAddr gipa,
+                                VkPhysicalDevice pd, const char *const *edit, size_t edit_count)
+{
+	size_t size = strlen(configured) + 1;
+	for (size_t i = 0; i < edit_count; i++) size += strlen(edit[i]) + 1;
+	char *s = malloc(size);
+	if (!s) return NULL;
+	strcpy(s, configured);
+	if (inst->cfg.edit_create_infos == SX_EDIT_OFF) return s;
+	PFN_vkEnumerateInstanceExtensionProperties instance_fn =
+		(PFN_vkEnumerateInstanceExtensionProperties)gipa(NULL, "vkEnumerateInstanceExtensionProperties");
+	PFN_vkEnumerateDeviceExtensionProperties device_fn = (PFN_vkEnumerateDeviceExtensionProperties)gipa(
+		inst->vk_instance, "vkEnumerateDeviceExtensionProperties");
+	uint32_t n = 0;
+	VkResult vr = pd ? (device_fn ? device_fn(pd, NULL, &n, NULL) : VK_ERROR_INITIALIZATION_FAILED)
+	                 : (instance_fn ? instance_fn(NULL, &n, NULL) : VK_ERROR_INITIALIZATION_FAILED);
+	VkExtensionProperties *offered = vr == VK_SUCCESS ? calloc(n + 1, sizeof *offered) : NULL;
+	if (offered && (pd ? device_fn(pd, NULL, &n, offered) : instance_fn(NULL, &n, offered)) != VK_SUCCESS) n = 0;
+	for (size_t i = 0; offered && i < edit_count; i++)
+		for (uint32_t k = 0; k < n; k++)
+			if (strcmp(offered[k].extensionName, edit[i]) == 0) {
+				strcat(strcat(s, " "), edit[i]);
+				break;
+			}
+	free(offered);
+	return s;
+}
+
+static bool chain_has(const void *next, VkStructureType type)
+{
+	for (const VkBaseInStructure *b = next; b; b = b->pNext)
+		if (b->sType == type) return true;
+	return false;
+}
+
 static XrResult xrCreateVulkanInstanceKHR_locked(XrInstance instance, const XrVulkanInstanceCreateInfoKHR *ci,
                                                  VkInstance *out, VkResult *vk_result)
 {
@@ -120,10 +171,14 @@ static XrResult xrCreateVulkanInstanceKHR_locked(XrInstance instance, const XrVu
 	PFN_vkCreateInstance create = (PFN_vkCreateInstance)ci->pfnGetInstanceProcAddr(NULL, "vkCreateInstance");
 	if (!create) return SX_FAIL(inst, XR_ERROR_RUNTIME_FAILURE, "pfnGetInstanceProcAddr has no vkCreateInstance");
 	VkInstanceCreateInfo vci = *ci->vulkanCreateInfo;
-	char *own;
+	char *own, *runtime = runtime_extensions(inst, inst->cfg.vulkan_instance_extensions, ci->pfnGetInstanceProcAddr,
+	                                         VK_NULL_HANDLE, g_edit_instance_extensions,
+	                                         SX_COUNT(g_edit_instance_extensions));
 	uint32_t n;
-	const char **names = merge_extensions(vci.ppEnabledExtensionNames, vci.enabledExtensionCount,
-	                                      inst->cfg.vulkan_instance_extensions, &own, &n);
+	const char **names = runtime ? merge_extensions(vci.ppEnabledExtensionNames, vci.enabledExtensionCount, runtime,
+	                                                &own, &n)
+	                             : NULL;
+	free(runtime);
 	if (!names) return XR_ERROR_OUT_OF_MEMORY;
 	vci.ppEnabledExtensionNames = names;
 	vci.enabledExtensionCount = n;
@@ -234,13 +289,33 @@ static XrResult xrCreateVulkanDeviceKHR_locked(XrInstance instance, const XrVulk
 	PFN_vkCreateDevice create = (PFN_vkCreateDevice)ci->pfnGetInstanceProcAddr(inst->vk_instance, "vkCreateDevice");
 	if (!create) return SX_FAIL(inst, XR_ERROR_RUNTIME_FAILURE, "pfnGetInstanceProcAddr has no vkCreateDevice");
 	VkDeviceCreateInfo dci = *ci->vulkanCreateInfo;
-	char *own;
+	char *own, *runtime = runtime_extensions(inst, inst->cfg.vulkan_device_extensions, ci->pfnGetInstanceProcAddr,
+	                                         ci->vulkanPhysicalDevice, g_edit_device_extensions,
+	                                         SX_COUNT(g_edit_device_extensions));
 	uint32_t n;
-	const char **names = merge_extensions(dci.ppEnabledExtensionNames, dci.enabledExtensionCount,
-	                                      inst->cfg.vulkan_device_extensions, &own, &n);
+	const char **names = runtime ? merge_extensions(dci.ppEnabledExtensionNames, dci.enabledExtensionCount, runtime,
+	                                                &own, &n)
+	                             : NULL;
+	bool timeline = runtime && strstr(runtime, VK_KHR_TIMELINE_SEMAPHORE_EXTENSION_NAME);
+	free(runtime);
 	if (!names) return XR_ERROR_OUT_OF_MEMORY;
 	dci.ppEnabledExtensionNames = names;
 	dci.enabledExtensionCount = n;
+	/* As Monado does: timeline semaphores through their own struct unless the chain has that struct already, in
+	 * front of the application's chain (which stays unmodified). */
+	VkPhysicalDeviceTimelineSemaphoreFeatures timeline_features = {
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES, .timelineSemaphore = VK_TRUE};
+	VkPhysicalDeviceVulkan12Features wrong = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
+	                                          .timelineSemaphore = VK_TRUE};
+	if (inst->cfg.edit_create_infos != SX_EDIT_OFF && timeline &&
+	    !chain_has(dci.pNext, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES)) {
+		timeline_features.pNext = (void *)dci.pNext;
+		dci.pNext = &timeline_features;
+	}
+	if (inst->cfg.edit_create_infos == SX_EDIT_WRONG) {
+		wrong.pNext = (void *)dci.pNext;
+		dci.pNext = &wrong;
+	}
 	*vk_result = create(ci->vulkanPhysicalDevice, &dci, ci->vulkanAllocator, out);
 	free(names);
 	free(own);
