@@ -8,8 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <sodium.h>
-
 #include "app/app.h"
 #include "app/net_cli.h"
 #include "app/rec_cli.h"
@@ -378,7 +376,7 @@ int app_send(int argc, char **argv)
 		stream_destroy(&s[i]);
 	}
 	free(s);
-	free(secret);
+	net_secret_free(&secret, secret_size);
 	return r == CV_OK ? 0 : 1;
 }
 
@@ -671,8 +669,7 @@ int app_join_hooks(int argc, char **argv, const struct app_hooks *hooks)
 			meet_feed_destroy(&feed);
 		}
 	}
-	sodium_memzero(secret, secret_size);
-	free(secret);
+	net_secret_free(&secret, secret_size);
 	if (rec.writer) {
 		enum cv_result w = rec.error != CV_OK ? rec.error : session_writer_close(rec.writer);
 		if (w == CV_OK) printf("recorded %llu packets to %s\n", (unsigned long long)rec.packets, a.record);

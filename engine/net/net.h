@@ -127,6 +127,8 @@ int64_t net_realtime_us(void);
 enum cv_result net_key_derive(const void *secret, size_t secret_size, const char *meeting, uint8_t key[NET_KEY_SIZE]);
 /* Reads a secret file (trailing newline and spaces dropped, so `echo` and editors make usable files). */
 enum cv_result net_secret_read(const char *path, uint8_t **secret, size_t *size);
+/* Zeroes and frees what net_secret_read gave (a freed secret must not linger in the heap); NULL is fine. */
+void net_secret_free(uint8_t **secret, size_t size);
 
 struct net_header {
 	uint8_t type;

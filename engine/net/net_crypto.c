@@ -53,6 +53,13 @@ enum cv_result net_secret_read(const char *path, uint8_t **secret, size_t *size)
 	return CV_OK;
 }
 
+void net_secret_free(uint8_t **secret, size_t size)
+{
+	if (*secret) sodium_memzero(*secret, size);
+	free(*secret);
+	*secret = NULL;
+}
+
 uint64_t net_new_epoch(void)
 {
 	struct timeval tv;
