@@ -19,6 +19,8 @@
 #include "net/net.h"
 #include "test.h"
 
+#include <sodium.h>
+
 #define FPS 30
 /* Sanitizer builds run several times slower: deadlines that measure "at once" stretch by this much there. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -81,6 +83,7 @@ struct synth_sender {
 	int64_t sent_us[HISTORY];
 	float sent_code[HISTORY][64];
 	uint64_t key_requests;
+	uint32_t frames_out;  /* frames sent while a receiver had consented (before that they go nowhere) */
 };
 
 static int64_t offset_clock(void *user) { return net_now_us() + ((struct synth_sender *)user)->clock_offset_us; }
@@ -140,6 +143,9 @@ static void sender_step(struct synth_sender *s)
 		uint32_t h = s->sequence % HISTORY;
 		s->sent_us[h] = sender_us;
 		memcpy(s->sent_code[h], code, s->avatar->latent * sizeof(float));
+		struct net_sender_stats st;
+		net_sender_stats(s->net, &st);
+		s->frames_out += st.destinations > 0;
 		CHECK(net_sender_send(s->net, s->packet, n, sender_us) == CV_OK);
 		s->sequence++;
 	}
@@ -187,6 +193,45 @@ static void check_codes(struct net_receiver *r, struct synth_sender *senders, in
 	}
 }
 
+/* A fixed Ed25519 key pair per member number, so a test can sign as a member and another member can forge. */
+static void member_keys(uint32_t member, uint8_t pk[NET_SIGN_KEY_SIZE], uint8_t sk[64])
+{
+	uint8_t seed[32] = {0};
+	memcpy(seed, &member, sizeof(member));
+	crypto_sign_seed_keypair(pk, sk, seed);
+}
+
+/* A datagram of `sender`, signed (stream types) by member `signer`'s key. */
+static size_t seal_signed(const uint8_t *key, uint32_t signer, uint8_t type, uint32_t sender, uint64_t epoch,
+                          uint64_t seq, const uint8_t *body, size_t n, uint8_t *out)
+{
+	struct net_header h = {.type = type, .sender = sender, .epoch = epoch, .sequence = seq};
+	size_t m = net_seal(key, &h, body, n, out, NET_DATAGRAM_MAX);
+	if (!m || !net_signed_type(type)) return m;
+	uint8_t pk[NET_SIGN_KEY_SIZE], sk[64];
+	member_keys(signer, pk, sk);
+	return net_sign(sk, out, m, NET_DATAGRAM_MAX);
+}
+
+static size_t seal_with(const uint8_t *key, uint8_t type, uint32_t sender, uint64_t epoch, uint64_t seq,
+                        const uint8_t *body, size_t n, uint8_t *out)
+{
+	return seal_signed(key, sender, type, sender, epoch, seq, body, n, out);
+}
+
+/* An announce body as member `signer` would send it to receiver `r` (its nonce answered). */
+static size_t announce_for(const struct net_receiver *r, uint32_t signer, const char *name, uint32_t latent,
+                           uint8_t *out)
+{
+	struct net_announce an = {.avatar = 9, .latent = latent};
+	snprintf(an.name, sizeof(an.name), "%s", name);
+	strcpy(an.avatar_file, "ana.cavatar");
+	net_receiver_nonce(r, an.nonce);
+	uint8_t sk[64];
+	member_keys(signer, an.sign_key, sk);
+	return net_announce_write(&an, out, NET_DATAGRAM_MAX);
+}
+
 /* ---- unit checks ---- */
 
 static void test_seal_and_parse(void)
@@ -201,7 +246,7 @@ static void test_seal_and_parse(void)
 	CHECK(net_key_derive(secret, sizeof(secret) - 1, "", other) == CV_ERROR_INVALID_ARGUMENT);
 	cv_log_set_level(CV_LOG_WARN);
 
-	struct net_header h = {.type = NET_FRAME, .sender = 7, .epoch = 99, .sequence = 5}, g;
+	struct net_header h = {.type = NET_KEY_REQUEST, .sender = 7, .epoch = 99, .sequence = 5}, g;
 	uint8_t body[100], out[NET_DATAGRAM_MAX], back[NET_DATAGRAM_MAX];
 	for (int i = 0; i < 100; i++) body[i] = (uint8_t)i;
 	size_t n = net_seal(key, &h, body, sizeof(body), out, sizeof(out)), m;
@@ -218,6 +263,31 @@ static void test_seal_and_parse(void)
 	}
 	CHECK(tampered == (int)n);
 	for (size_t len = 0; len < n; len++) CHECK(net_open(key, out, len, &g, back, &m) != CV_OK);
+
+	/* Signed: the sender's key verifies, another member's does not, and no bit can change unnoticed. */
+	uint8_t pk[NET_SIGN_KEY_SIZE], sk[64], pk_other[NET_SIGN_KEY_SIZE], sk_other[64];
+	member_keys(1, pk, sk);
+	member_keys(2, pk_other, sk_other);
+	n = seal_signed(key, 1, NET_FRAME, 7, 99, 6, body, sizeof(body), out);
+	CHECK(n == NET_HEADER_SIZE + sizeof(body) + NET_TAG_SIZE + NET_SIGNATURE_SIZE);
+	CHECK(net_open(key, out, n, &g, back, &m) == CV_OK && m == sizeof(body) && !memcmp(back, body, m));
+	CHECK(net_verify(pk, out, n) && !net_verify(pk_other, out, n));
+	tampered = 0;
+	for (size_t i = 0; i < n; i++) {
+		out[i] ^= 0x01;
+		tampered += net_open(key, out, n, &g, back, &m) != CV_OK || !net_verify(pk, out, n);
+		out[i] ^= 0x01;
+	}
+	CHECK(tampered == (int)n);
+	CHECK(NET_FRAGMENT_DATA + NET_FRAME_HEADER + NET_HEADER_SIZE + NET_TAG_SIZE + NET_SIGNATURE_SIZE == NET_DATAGRAM_MAX);
+	/* The handshake: a reply is never larger than what asked for it. */
+	struct net_handshake hs = {0}, hs2;
+	uint8_t hb[NET_HANDSHAKE_BODY];
+	size_t hello = seal_with(key, NET_HELLO, 0x80000001u, 1, 1, hb, net_handshake_write(&hs, hb, sizeof(hb)), out);
+	size_t challenge = seal_with(key, NET_CHALLENGE, 7, 1, 1, hb, net_handshake_write(&hs, hb, sizeof(hb)), out);
+	size_t consent = seal_with(key, NET_CONSENT, 0x80000001u, 1, 2, hb, net_handshake_write(&hs, hb, sizeof(hb)), out);
+	CHECK(hello == 72 && challenge == hello && consent == challenge);
+	CHECK(net_handshake_parse(hb, sizeof(hb), &hs2) == CV_OK && net_handshake_parse(hb, sizeof(hb) - 1, &hs2) != CV_OK);
 
 	/* Fragments: one way to split a packet, every other claim refused. */
 	uint8_t frag[NET_DATAGRAM_MAX];
@@ -389,7 +459,8 @@ struct relay {
 	} *queue;
 	size_t queued;
 	/* What was done to the senders' frame datagrams and to all their datagrams. */
-	uint64_t frames_dropped[MAX_SENDERS], frames_passed[MAX_SENDERS], duplicated, dropped;
+	uint64_t frames_dropped[MAX_SENDERS], frames_passed[MAX_SENDERS], dropped;
+	uint64_t duplicated; /* of the senders' streams only: the receiver's replay windows count those */
 };
 
 static double relay_uniform(struct relay *r)
@@ -432,7 +503,7 @@ static void relay_pump(struct relay *r)
 		}
 		if (frame) r->frames_passed[k]++;
 		relay_enqueue(r, k, &r->receiver, buf, n, now);
-		if (r->impair && relay_uniform(r) < r->duplicate) {
+		if (r->impair && net_signed_type(buf[3]) && relay_uniform(r) < r->duplicate) {
 			r->duplicated++;
 			relay_enqueue(r, k, &r->receiver, buf, n, now);
 		}
@@ -555,7 +626,7 @@ static void test_impairment(void)
 		CHECK_MSG(st.missing - st.late == relay->frames_dropped[i], "missing %llu - late %llu != dropped %llu",
 		          (unsigned long long)st.missing, (unsigned long long)st.late,
 		          (unsigned long long)relay->frames_dropped[i]);
-		CHECK(st.frames == relay->frames_passed[i] && st.frames + relay->frames_dropped[i] == senders[i].sequence);
+		CHECK(st.frames == relay->frames_passed[i] && st.frames + relay->frames_dropped[i] == senders[i].frames_out);
 		CHECK(st.decoded + st.undecodable + st.late + st.rejected == st.frames && st.rejected == 0);
 		CHECK(st.reordered > 3 && st.key_requests > 0 && senders[i].key_requests > 0);
 		CHECK(st.delay_ms > 20 && st.delay_ms <= NET_MAX_DELAY_MS);
@@ -596,13 +667,6 @@ static enum cv_result stats_resolver(void *user, const struct net_announce *a, s
 	return CV_OK;
 }
 
-static size_t seal_with(const uint8_t *key, uint8_t type, uint32_t sender, uint64_t epoch, uint64_t seq,
-                        const uint8_t *body, size_t n, uint8_t *out)
-{
-	struct net_header h = {.type = type, .sender = sender, .epoch = epoch, .sequence = seq};
-	return net_seal(key, &h, body, n, out, NET_DATAGRAM_MAX);
-}
-
 static void test_hostile(void)
 {
 	struct net_receiver_desc rd = {.meeting = "hostile", .secret = secret, .secret_size = sizeof(secret) - 1,
@@ -636,11 +700,8 @@ static void test_hostile(void)
 	struct codec_encoder *enc = NULL;
 	CHECK(codec_encoder_create(&sd, &enc) == CV_OK);
 	struct codec_synth_desc synth = {.seed = 3, .latent = sd.latent, .code_mean = sd.code_mean, .code_std = sd.code_std};
-	struct net_announce an = {.avatar = 9, .latent = sd.latent};
-	strcpy(an.name, "mallory");
-	strcpy(an.avatar_file, "ana.cavatar");
 	uint8_t an_body[NET_DATAGRAM_MAX];
-	size_t an_size = net_announce_write(&an, an_body, sizeof(an_body));
+	size_t an_size = announce_for(r, 5, "mallory", sd.latent, an_body);
 	uint64_t auth_before = s.auth_failed;
 	size_t n = seal_with(wrong, NET_ANNOUNCE, 5, 1, 0, an_body, an_size, dg);
 	net_receiver_input(r, dg, n, &from);

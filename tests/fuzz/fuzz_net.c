@@ -6,8 +6,12 @@
  *
  * Most random bytes fail authentication, so the input has two modes (the low bit of its first byte):
  *   raw     datagrams, each a u16 little-endian length and its bytes, straight to the receiver;
- *   sealed  records [type][sender 0-3][sequence step][epoch][u16 length][body], sealed here with the meeting key,
- *           so the fuzzer reaches announces, fragments, reassembly, the jitter buffer and the codec behind them.
+ *   sealed  records [type][flags][sequence step][epoch][u16 length][body], sealed here with the meeting key and
+ *           (ANNOUNCE, LEAVE, FRAME) signed with the sender's Ed25519 key, so the fuzzer reaches announces,
+ *           challenges, fragments, reassembly, the jitter buffer and the codec behind them. Flags: bits 0-1 the
+ *           sender (ids 1-4, each with a fixed key pair), bit 2 signed with the next sender's key instead (a
+ *           forgery), bit 3 the announce as it is (else its nonce becomes the receiver's and its key the
+ *           sender's, as a real sender's would be).
  * The receiver's clock advances 10 ms per datagram and it updates after each, so frames are released, lost,
  * concealed and timed out. Announces with latent 16 resolve to a made-up avatar (mean 0, std 1).
  *
@@ -16,6 +20,7 @@
  *      engine/net/net_crypto.c engine/net/net_wire.c engine/net/net_socket.c engine/codec/codec.c \
  *      engine/codec/codec_synth.c engine/core/core.c -lsodium -lm -o write_corpus && ./write_corpus tests/fuzz/corpus/net
  */
+#include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +57,17 @@ static enum cv_result fuzz_resolve(void *user, const struct net_announce *a, str
 	return CV_OK;
 }
 
+/* Fixed key pairs, so the corpus writer and the fuzzer agree. */
+static uint8_t sign_public[4][NET_SIGN_KEY_SIZE], sign_secret[4][64];
+static void fuzz_keys(void)
+{
+	for (int i = 0; i < 4; i++) {
+		uint8_t seed[32];
+		memset(seed, 0x40 + i, sizeof(seed));
+		crypto_sign_seed_keypair(sign_public[i], sign_secret[i], seed);
+	}
+}
+
 static void touch(struct net_receiver *r)
 {
 	uint32_t count;
@@ -74,7 +90,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1) return 0;
 	static uint8_t key[NET_KEY_SIZE];
 	static int keyed;
-	if (!keyed) keyed = net_key_derive(fuzz_secret, sizeof(fuzz_secret) - 1, "fuzz", key) == CV_OK;
+	if (!keyed) {
+		keyed = net_key_derive(fuzz_secret, sizeof(fuzz_secret) - 1, "fuzz", key) == CV_OK;
+		fuzz_keys();
+	}
 	fuzz_now = 1000000;
 	struct net_receiver_desc d = {.meeting = "fuzz", .secret = fuzz_secret, .secret_size = sizeof(fuzz_secret) - 1,
 	                              .id = 0x80000001u, .resolve_avatar = fuzz_resolve, .clock_us = fuzz_clock};
@@ -84,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	net_addr_parse("127.0.0.1:9", &from);
 	bool sealed = data[0] & 1;
 	uint64_t sequence[4] = {0};
-	uint8_t dg[NET_DATAGRAM_MAX + 1];
+	uint8_t dg[NET_DATAGRAM_MAX + 1], body[NET_DATAGRAM_MAX + 1];
 	for (size_t at = 1; at + 2 <= size;) {
 		if (!sealed) {
 			size_t n = (size_t)(data[at] | data[at + 1] << 8);
@@ -98,10 +117,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			size_t n = (size_t)(h[4] | h[5] << 8);
 			at += 6;
 			if (n > size - at) n = size - at;
-			uint32_t who = h[1] & 3;
+			uint32_t who = h[1] & 3, signer = h[1] & 4 ? (who + 1) & 3 : who;
 			sequence[who] += h[2];
 			struct net_header hd = {.type = h[0], .sender = 1 + who, .epoch = h[3], .sequence = sequence[who]};
-			size_t m = net_seal(key, &hd, data + at, n, dg, sizeof(dg));
+			if (n > sizeof(body)) n = sizeof(body);
+			memcpy(body, data + at, n);
+			if (h[0] == NET_ANNOUNCE && !(h[1] & 8) && n >= NET_NONCE_SIZE + NET_SIGN_KEY_SIZE) {
+				net_receiver_nonce(r, body);
+				memcpy(body + NET_NONCE_SIZE, sign_public[who], NET_SIGN_KEY_SIZE);
+			}
+			size_t m = net_seal(key, &hd, body, n, dg, sizeof(dg));
+			if (m && net_signed_type(h[0])) m = net_sign(sign_secret[signer], dg, m, sizeof(dg));
 			if (m) net_receiver_input(r, dg, m, &from);
 			at += n;
 		}
@@ -143,7 +169,7 @@ static void save(const char *dir, const char *name)
 
 static size_t announce(uint8_t *body, uint32_t latent)
 {
-	struct net_announce a = {.avatar = 2, .latent = latent};
+	struct net_announce a = {.avatar = 2, .latent = latent}; /* nonce and key: filled in by the fuzzer */
 	strcpy(a.name, "Fuzz");
 	strcpy(a.avatar_file, "fuzz.cavatar");
 	return net_announce_write(&a, body, NET_DATAGRAM_MAX);
@@ -217,12 +243,36 @@ int main(int argc, char **argv)
 	record(NET_HELLO, 1, 1, 1, body, 0);
 	record(NET_ANNOUNCE, 2, 1, 1, body, announce(body, 64));
 	save(argv[1], "control.bin");
+	/* The handshake: a challenge (answered), a HELLO and a CONSENT (for senders), a short challenge. */
+	out[used++] = 1;
+	struct net_handshake hs = {0};
+	memset(hs.cookie, 0x5a, sizeof(hs.cookie));
+	record(NET_CHALLENGE, 0, 1, 1, body, net_handshake_write(&hs, body, sizeof(body)));
+	record(NET_HELLO, 1, 1, 1, body, net_handshake_write(&hs, body, sizeof(body)));
+	record(NET_CONSENT, 2, 1, 1, body, net_handshake_write(&hs, body, sizeof(body)));
+	record(NET_CHALLENGE, 3, 1, 1, body, 7);
+	save(argv[1], "handshake.bin");
+	/* Forgeries: a stream, then frames and an announce of a new epoch signed with another member's key, and a
+	 * stale announce (a nonce not the receiver's). */
+	out[used++] = 1;
+	stream(0, 6, 99, 99, false);
+	record(NET_ANNOUNCE, 0 | 4, 1, 2, body, announce(body, FUZZ_LATENT));
+	record(NET_ANNOUNCE, 1 | 8, 1, 1, body, announce(body, FUZZ_LATENT));
+	stream(2, 4, 99, 99, false);
+	uint8_t frame_body[NET_DATAGRAM_MAX];
+	struct net_fragment ff = {.sender_us = 3000000, .frame = 0x7fffff00u, .count = 1, .packet_size = 3,
+	                          .data = (const uint8_t *)"abc", .size = 3};
+	record(NET_FRAME, 2 | 4, 1, 1, frame_body, net_fragment_write(&ff, frame_body, sizeof(frame_body)));
+	record(NET_LEAVE, 2 | 4, 1, 1, body, 0);
+	save(argv[1], "forgeries.bin");
 	/* Raw mode: a sealed announce as a datagram, then garbage. */
 	out[used++] = 0;
 	uint8_t key[NET_KEY_SIZE], dg[NET_DATAGRAM_MAX];
 	net_key_derive(fuzz_secret, sizeof(fuzz_secret) - 1, "fuzz", key);
 	struct net_header h = {.type = NET_ANNOUNCE, .sender = 1, .epoch = 1, .sequence = 0};
-	size_t n = net_seal(key, &h, body, announce(body, FUZZ_LATENT), dg, sizeof(dg));
+	fuzz_keys();
+	size_t n = net_sign(sign_secret[0], dg, net_seal(key, &h, body, announce(body, FUZZ_LATENT), dg, sizeof(dg)),
+	                    sizeof(dg));
 	out[used++] = (uint8_t)n;
 	out[used++] = (uint8_t)(n >> 8);
 	memcpy(out + used, dg, n);
