@@ -458,6 +458,12 @@ struct relay {
 		uint8_t data[NET_DATAGRAM_MAX];
 	} *queue;
 	size_t queued;
+	struct { /* everything that passed, both ways, when tape is set */
+		bool to_receiver;
+		size_t size;
+		uint8_t data[NET_DATAGRAM_MAX];
+	} *tape;
+	size_t taped;
 	/* What was done to the senders' frame datagrams and to all their datagrams. */
 	uint64_t frames_dropped[MAX_SENDERS], frames_passed[MAX_SENDERS], dropped;
 	uint64_t duplicated; /* of the senders' streams only: the receiver's replay windows count those */
@@ -483,6 +489,15 @@ static void relay_enqueue(struct relay *r, int from_back, const struct net_addr 
 	r->queued++;
 }
 
+static void relay_tape(struct relay *r, bool to_receiver, const uint8_t *data, size_t n)
+{
+	if (!r->tape || r->taped == RELAY_QUEUE) return;
+	r->tape[r->taped].to_receiver = to_receiver;
+	r->tape[r->taped].size = n;
+	memcpy(r->tape[r->taped].data, data, n);
+	r->taped++;
+}
+
 static void relay_pump(struct relay *r)
 {
 	uint8_t buf[NET_DATAGRAM_MAX + 1];
@@ -502,6 +517,7 @@ static void relay_pump(struct relay *r)
 			continue;
 		}
 		if (frame) r->frames_passed[k]++;
+		relay_tape(r, true, buf, n);
 		relay_enqueue(r, k, &r->receiver, buf, n, now);
 		if (r->impair && net_signed_type(buf[3]) && relay_uniform(r) < r->duplicate) {
 			r->duplicated++;
@@ -514,6 +530,7 @@ static void relay_pump(struct relay *r)
 			struct net_addr from;
 			if (net_socket_recv(&r->back[i], buf, sizeof(buf), &n, &from, NULL) != CV_OK || !n) break;
 			if (r->impair && (r->outage || relay_uniform(r) < r->loss)) continue;
+			relay_tape(r, false, buf, n);
 			relay_enqueue(r, -1, &r->sender_addr[i], buf, n, now);
 		}
 	size_t kept = 0;
@@ -1006,6 +1023,374 @@ static void test_send_join_commands(void)
 	rmdir(dir);
 }
 
+/* ---- replays and forgeries (issue 14): each of these passed for the attacker before consent, nonces and
+ * signatures ---- */
+
+/* What came to a socket: datagrams, bytes, and how many of them were a sender's stream (announces, frames). */
+#define SAFETY_S 30.0 /* only against hanging: the checks below count events, none measures time */
+
+struct tally {
+	uint64_t datagrams, bytes, stream;
+};
+
+static void tally_drain(struct net_socket *s, struct tally *t)
+{
+	uint8_t buf[NET_DATAGRAM_MAX + 1];
+	for (;;) {
+		size_t n;
+		struct net_addr from;
+		if (net_socket_recv(s, buf, sizeof(buf), &n, &from, NULL) != CV_OK || !n) return;
+		t->datagrams++;
+		t->bytes += n;
+		t->stream += n > 3 && net_signed_type(buf[3]);
+	}
+}
+
+/* The next datagram to come to `s` (false at the safety limit), the sender polled meanwhile. */
+static bool receive_one(struct net_socket *s, struct net_sender *poll, uint8_t *buf, size_t *n)
+{
+	for (double t0 = cv_time_now(); cv_time_now() - t0 < SAFETY_S; sleep_ms(1)) {
+		if (poll) CHECK(net_sender_poll(poll, NULL) == CV_OK);
+		struct net_addr from;
+		if (net_socket_recv(s, buf, NET_DATAGRAM_MAX + 1, n, &from, NULL) == CV_OK && *n) return true;
+	}
+	return false;
+}
+
+/* Finding 1: a HELLO captured from a receiver that has exited, replayed from an unrelated socket, and fresh HELLOs
+ * of 64 members from sockets that never answer: the sender sends none of them its stream (only a challenge of
+ * the HELLO's size each), keeps no slot for them, and a real receiver still joins. */
+static void test_replayed_hello(void)
+{
+	struct net_addr lo;
+	net_addr_parse("127.0.0.1:0", &lo);
+	struct net_socket capture, attacker, members[NET_MAX_DESTINATIONS];
+	CHECK(net_socket_open(&lo, AF_INET, &capture) == CV_OK && net_socket_open(&lo, AF_INET, &attacker) == CV_OK);
+	char cap[96];
+	const char *peers[1] = {addr_text(&capture.local, cap, sizeof(cap))};
+	struct net_receiver_desc rd = {.meeting = "test meeting", .secret = secret, .secret_size = sizeof(secret) - 1,
+	                               .listen = "127.0.0.1:0", .peers = peers, .peer_count = 1,
+	                               .resolve_avatar = net_resolve_avatar_file, .resolve_user = assets_dir};
+	struct net_receiver *gone = NULL;
+	CHECK(net_receiver_create(&rd, &gone) == CV_OK);
+	if (!gone) return;
+	uint8_t hello[NET_DATAGRAM_MAX + 1];
+	size_t hello_size = 0;
+	CHECK(net_receiver_update(gone) == CV_OK); /* says HELLO at once */
+	CHECK(receive_one(&capture, NULL, hello, &hello_size) && hello[3] == NET_HELLO);
+	net_receiver_destroy(&gone);
+
+	struct synth_sender s;
+	CHECK(sender_create(&s, 4, 0, NULL, "127.0.0.1:0", 0));
+	const struct net_addr *to = net_sender_local(s.net);
+	uint64_t attacker_sent = 0;
+	for (int i = 0; i < 3; i++) {
+		CHECK(net_socket_send(&attacker, to, hello, hello_size));
+		attacker_sent += hello_size;
+	}
+	uint8_t key[NET_KEY_SIZE], dg[NET_DATAGRAM_MAX];
+	net_key_derive(secret, sizeof(secret) - 1, "test meeting", key);
+	uint64_t members_sent = 0;
+	for (int i = 0; i < NET_MAX_DESTINATIONS; i++) {
+		CHECK(net_socket_open(&lo, AF_INET, &members[i]) == CV_OK);
+		uint8_t body[NET_HANDSHAKE_BODY] = {0};
+		size_t n = seal_with(key, NET_HELLO, 0x90000000u + (uint32_t)i, 1, 0, body, sizeof(body), dg);
+		CHECK(net_socket_send(&members[i], to, dg, n));
+		members_sent += n;
+	}
+	/* Until the sender has taken them all in and sent 60 frames. */
+	struct tally at = {0}, them = {0};
+	struct net_sender_stats st = {0};
+	for (double t0 = cv_time_now(); (s.sequence < 60 || st.hellos < 3 + NET_MAX_DESTINATIONS) &&
+	                                cv_time_now() - t0 < SAFETY_S; sleep_ms(2)) {
+		sender_step(&s);
+		net_sender_stats(s.net, &st);
+		tally_drain(&attacker, &at);
+		for (int i = 0; i < NET_MAX_DESTINATIONS; i++) tally_drain(&members[i], &them);
+	}
+	CHECK_MSG(at.stream == 0 && at.bytes <= attacker_sent, "the replayed HELLO drew %llu stream datagrams, %llu "
+	          "bytes for %llu sent", (unsigned long long)at.stream, (unsigned long long)at.bytes,
+	          (unsigned long long)attacker_sent);
+	CHECK_MSG(them.stream == 0 && them.bytes <= members_sent, "%llu stream datagrams to silent members",
+	          (unsigned long long)them.stream);
+	CHECK_MSG(st.hellos == 3 + NET_MAX_DESTINATIONS && st.destinations == 0, "%u destinations (slots)", st.destinations);
+	printf("  replayed HELLO: %llu bytes back for %llu sent, no stream; 64 silent members: no slot\n",
+	       (unsigned long long)at.bytes, (unsigned long long)attacker_sent);
+
+	/* A real receiver is not locked out. */
+	char addr[96];
+	const char *sender_peer[1] = {addr_text(to, addr, sizeof(addr))};
+	rd.peers = sender_peer;
+	struct meet_feed *feed = NULL;
+	CHECK(net_feed_create(&rd, &feed) == CV_OK);
+	bool active = false;
+	for (double t0 = cv_time_now(); feed && !active && cv_time_now() - t0 < SAFETY_S; sleep_ms(2)) {
+		sender_step(&s);
+		CHECK(feed->update(feed, 0) == CV_OK);
+		active = feed->count == 1 && feed->participants[0].status == MEET_ACTIVE;
+	}
+	net_sender_stats(s.net, &st);
+	CHECK_MSG(active && st.destinations == 1, "a real receiver after the replays: active %d, %u destinations", active,
+	          st.destinations);
+	meet_feed_destroy(&feed);
+	sender_destroy(&s);
+	for (int i = 0; i < NET_MAX_DESTINATIONS; i++) net_socket_close(&members[i]);
+	net_socket_close(&attacker);
+	net_socket_close(&capture);
+}
+
+static int64_t sender_now;
+static int64_t sender_clock(void *user)
+{
+	(void)user;
+	return sender_now;
+}
+
+static void send_handshake(struct net_socket *from, const struct net_addr *to, const uint8_t *key, uint8_t type,
+                           uint64_t seq, const uint8_t *cookie, const uint8_t *nonce)
+{
+	struct net_handshake hs = {0};
+	if (cookie) memcpy(hs.cookie, cookie, NET_NONCE_SIZE);
+	if (nonce) memcpy(hs.nonce, nonce, NET_NONCE_SIZE);
+	uint8_t body[NET_HANDSHAKE_BODY], dg[NET_DATAGRAM_MAX];
+	size_t n = seal_with(key, type, 0x90000001u, 7, seq, body, net_handshake_write(&hs, body, sizeof(body)), dg);
+	CHECK(net_socket_send(from, to, dg, n));
+}
+
+/* Polls until the sender's stats change in `field` (false at the safety limit). */
+#define POLL_UNTIL(sender, st, cond)                                                                        \
+	do {                                                                                                    \
+		for (double t0_ = cv_time_now(); cv_time_now() - t0_ < SAFETY_S; sleep_ms(1)) {                     \
+			CHECK(net_sender_poll(sender, NULL) == CV_OK);                                                  \
+			net_sender_stats(sender, &(st));                                                                \
+			if (cond) break;                                                                                \
+		}                                                                                                   \
+		CHECK(cond);                                                                                        \
+	} while (0)
+
+/* The handshake by hand against a sender on a virtual clock: a cookie answered from another address, or too
+ * late, is refused; the right answer makes a destination that gets announces answering its nonce and signed
+ * frames, until its consent expires. */
+static void test_consent(void)
+{
+	sender_now = 1000000000;
+	struct net_sender_desc d = {.meeting = "test meeting", .secret = secret, .secret_size = sizeof(secret) - 1,
+	                            .listen = "127.0.0.1:0", .participant = 9, .name = "nine", .avatar_file = "ana.cavatar",
+	                            .avatar = 9, .latent = 16, .clock_us = sender_clock};
+	struct net_sender *s = NULL;
+	CHECK(net_sender_create(&d, &s) == CV_OK);
+	if (!s) return;
+	struct net_addr lo;
+	net_addr_parse("127.0.0.1:0", &lo);
+	struct net_socket rx, other;
+	CHECK(net_socket_open(&lo, AF_INET, &rx) == CV_OK && net_socket_open(&lo, AF_INET, &other) == CV_OK);
+	const struct net_addr *to = net_sender_local(s);
+	uint8_t key[NET_KEY_SIZE], in[NET_DATAGRAM_MAX + 1], body[NET_DATAGRAM_MAX], nonce[NET_NONCE_SIZE];
+	net_key_derive(secret, sizeof(secret) - 1, "test meeting", key);
+	randombytes_buf(nonce, sizeof(nonce));
+	struct net_sender_stats st;
+	struct net_header h;
+	size_t n, m;
+
+	send_handshake(&rx, to, key, NET_HELLO, 1, NULL, nonce);
+	CHECK(receive_one(&rx, s, in, &n) && n == 72 && in[3] == NET_CHALLENGE);
+	CHECK(net_open(key, in, n, &h, body, &m) == CV_OK && h.sender == 9);
+	struct net_handshake challenge;
+	CHECK(net_handshake_parse(body, m, &challenge) == CV_OK);
+	/* Someone else answers with it: refused (the cookie is the address's). */
+	send_handshake(&other, to, key, NET_CONSENT, 2, challenge.cookie, nonce);
+	POLL_UNTIL(s, st, st.refused == 1);
+	CHECK(st.destinations == 0 && st.consents == 0);
+	/* The right answer: a destination, announced to at once with our nonce and the sender's key. */
+	send_handshake(&rx, to, key, NET_CONSENT, 3, challenge.cookie, nonce);
+	POLL_UNTIL(s, st, st.consents == 1);
+	CHECK(st.destinations == 1);
+	struct net_announce an;
+	CHECK(receive_one(&rx, s, in, &n) && in[3] == NET_ANNOUNCE);
+	CHECK(net_open(key, in, n, &h, body, &m) == CV_OK && net_announce_parse(body, m, &an) == CV_OK);
+	CHECK(!memcmp(an.nonce, nonce, NET_NONCE_SIZE) && net_verify(an.sign_key, in, n));
+	/* The same answer again (a replay) is refused. */
+	send_handshake(&rx, to, key, NET_CONSENT, 3, challenge.cookie, nonce);
+	POLL_UNTIL(s, st, st.rejected == 1);
+	CHECK(net_sender_send(s, "abc", 3, -1) == CV_OK);
+	CHECK(receive_one(&rx, s, in, &n) && in[3] == NET_FRAME && net_verify(an.sign_key, in, n));
+	/* Silence past the consent lifetime: dropped; frames go nowhere. What comes next is the answer to a new
+	 * HELLO (loopback keeps one sender's order), not a frame. */
+	sender_now += NET_CONSENT_MS * 1000 + 1;
+	POLL_UNTIL(s, st, st.destinations == 0);
+	struct tally t = {0};
+	tally_drain(&rx, &t); /* the probe that renewed nothing */
+	CHECK(net_sender_send(s, "abc", 3, -1) == CV_OK);
+	send_handshake(&rx, to, key, NET_HELLO, 4, NULL, nonce);
+	CHECK(receive_one(&rx, s, in, &n) && in[3] == NET_CHALLENGE);
+	/* A cookie two buckets old is refused. */
+	sender_now += 2 * NET_COOKIE_MS * 1000;
+	send_handshake(&rx, to, key, NET_CONSENT, 5, challenge.cookie, nonce);
+	POLL_UNTIL(s, st, st.refused == 2);
+	CHECK(st.destinations == 0);
+	net_sender_destroy(&s);
+	net_socket_close(&rx);
+	net_socket_close(&other);
+}
+
+/* Finding 2: a meeting recorded off the wire (both directions) by a relay in the middle, replayed without its
+ * goodbyes: the senders' part into a new receiver seats nobody; the receiver's part (consents, key requests)
+ * into a new sender from another socket gets no stream and no destination. */
+static void test_replayed_session(void)
+{
+	struct relay *relay = calloc(1, sizeof(*relay));
+	relay->queue = calloc(RELAY_QUEUE, sizeof(*relay->queue));
+	relay->tape = calloc(RELAY_QUEUE, sizeof(*relay->tape));
+	struct net_addr lo;
+	net_addr_parse("127.0.0.1:0", &lo);
+	CHECK(net_socket_open(&lo, AF_INET, &relay->front) == CV_OK && net_socket_open(&lo, AF_INET, &relay->back[0]) == CV_OK);
+	relay->senders = 1;
+	struct net_receiver_desc rd = {.meeting = "test meeting", .secret = secret, .secret_size = sizeof(secret) - 1,
+	                               .listen = "127.0.0.1:0", .resolve_user = assets_dir};
+	struct meet_feed *feed = NULL;
+	CHECK(net_feed_create(&rd, &feed) == CV_OK);
+	if (!feed) return;
+	struct net_receiver *r = net_feed_receiver(feed);
+	relay->receiver = *net_receiver_local(r);
+	char front[96];
+	struct synth_sender s;
+	CHECK(sender_create(&s, 2, 1, addr_text(&relay->front.local, front, sizeof(front)), "127.0.0.1:0", 0));
+	relay->sender_addr[0] = *net_sender_local(s.net);
+	struct net_participant_stats ps = {0};
+	for (double t0 = cv_time_now(); ps.decoded < 60 && cv_time_now() - t0 < SAFETY_S; sleep_ms(2)) {
+		sender_step(&s);
+		relay_pump(relay);
+		CHECK(feed->update(feed, 0) == CV_OK);
+		net_receiver_participant_stats(r, 2, &ps);
+	}
+	CHECK(ps.decoded >= 60);
+	sender_destroy(&s);
+	meet_feed_destroy(&feed);
+
+	rd.listen = NULL;
+	rd.resolve_avatar = net_resolve_avatar_file;
+	struct net_receiver *fresh = NULL;
+	CHECK(net_receiver_create(&rd, &fresh) == CV_OK);
+	struct net_addr from = relay->back[0].local;
+	uint32_t replayed = 0;
+	for (size_t i = 0; fresh && i < relay->taped; i++) {
+		if (!relay->tape[i].to_receiver || relay->tape[i].data[3] == NET_LEAVE) continue;
+		net_receiver_input(fresh, relay->tape[i].data, relay->tape[i].size, &from);
+		CHECK(net_receiver_update(fresh) == CV_OK);
+		replayed++;
+	}
+	uint32_t count = 0;
+	struct net_receiver_stats rs = {0};
+	if (fresh) {
+		net_receiver_participants(fresh, &count);
+		net_receiver_stats(fresh, &rs);
+	}
+	CHECK_MSG(count == 0 && rs.stale > 0, "a replayed session of %u datagrams seated %u participants", replayed, count);
+	printf("  a replayed session (%u datagrams) into a new receiver: %u participants, %llu stale\n", replayed, count,
+	       (unsigned long long)rs.stale);
+	net_receiver_destroy(&fresh);
+
+	struct synth_sender s2;
+	CHECK(sender_create(&s2, 2, 1, NULL, "127.0.0.1:0", 0));
+	struct net_socket attacker;
+	CHECK(net_socket_open(&lo, AF_INET, &attacker) == CV_OK);
+	uint64_t sent = 0;
+	uint32_t answers = 0;
+	for (size_t i = 0; i < relay->taped; i++) {
+		if (relay->tape[i].to_receiver) continue;
+		CHECK(net_socket_send(&attacker, net_sender_local(s2.net), relay->tape[i].data, relay->tape[i].size));
+		sent += relay->tape[i].size;
+		answers++;
+	}
+	struct tally t = {0};
+	struct net_sender_stats st = {0};
+	for (double t0 = cv_time_now(); (s2.sequence < 60 || st.rejected + st.refused + st.hellos < answers) &&
+	                                cv_time_now() - t0 < SAFETY_S; sleep_ms(2)) {
+		sender_step(&s2);
+		net_sender_stats(s2.net, &st);
+		tally_drain(&attacker, &t);
+	}
+	CHECK_MSG(answers > 0 && t.stream == 0 && t.bytes <= sent && st.destinations == 0,
+	          "%u replayed answers drew %llu stream datagrams, %u destinations", answers,
+	          (unsigned long long)t.stream, st.destinations);
+	sender_destroy(&s2);
+	net_socket_close(&attacker);
+	net_socket_close(&relay->front);
+	net_socket_close(&relay->back[0]);
+	free(relay->tape);
+	free(relay->queue);
+	free(relay);
+}
+
+/* Minor finding and per-sender authenticity: member 6 speaks as member 5 (frames far ahead, which made 5's
+ * 'missing' count billions, a goodbye, announces of 5's epoch and a new one under another name), each with its
+ * own key: all refused as forged, and 5's stream, name and statistics go on untouched. */
+static void test_forged_member(void)
+{
+	struct net_receiver_desc rd = {.meeting = "hostile", .secret = secret, .secret_size = sizeof(secret) - 1,
+	                               .resolve_avatar = stats_resolver, .clock_us = virtual_clock};
+	virtual_now = 1000000;
+	struct net_receiver *r = NULL;
+	CHECK(net_receiver_create(&rd, &r) == CV_OK);
+	if (!r) return;
+	struct net_addr from;
+	net_addr_parse("127.0.0.1:9", &from);
+	uint8_t key[NET_KEY_SIZE], dg[NET_DATAGRAM_MAX], body[NET_DATAGRAM_MAX], packet[2048];
+	net_key_derive(secret, sizeof(secret) - 1, "hostile", key);
+	struct codec_stream_desc sd = {.participant = 5, .avatar = 9, .latent = avatars[0].latent,
+	                               .code_mean = avatars[0].mean, .code_std = avatars[0].std_dev};
+	struct codec_encoder *enc = NULL;
+	CHECK(codec_encoder_create(&sd, &enc) == CV_OK);
+	struct codec_synth_desc synth = {.seed = 3, .latent = sd.latent, .code_mean = sd.code_mean, .code_std = sd.code_std};
+	size_t n = seal_with(key, NET_ANNOUNCE, 5, 1, 0, body, announce_for(r, 5, "Ana", sd.latent, body), dg);
+	net_receiver_input(r, dg, n, &from);
+	uint64_t seq = 1;
+	for (uint32_t i = 0; i < 60; i++) {
+		if (i == 30) {
+			/* Member 6, as 5. */
+			for (uint32_t k = 0; k < 10; k++) {
+				struct net_fragment f = {.sender_us = 2000000, .frame = 30 + 0x7fffff00u * (k + 1), .count = 1,
+				                         .packet_size = 3, .data = (const uint8_t *)"abc", .size = 3};
+				n = seal_signed(key, 6, NET_FRAME, 5, 1, 5000 + k, body, net_fragment_write(&f, body, sizeof(body)), dg);
+				net_receiver_input(r, dg, n, &from);
+			}
+			n = seal_signed(key, 6, NET_LEAVE, 5, 1, 6000, body, 0, dg);
+			net_receiver_input(r, dg, n, &from);
+			n = seal_signed(key, 6, NET_ANNOUNCE, 5, 1, 6001, body, announce_for(r, 6, "Mallory", sd.latent, body), dg);
+			net_receiver_input(r, dg, n, &from);
+			n = seal_signed(key, 6, NET_ANNOUNCE, 5, 2, 0, body, announce_for(r, 6, "Mallory", sd.latent, body), dg);
+			net_receiver_input(r, dg, n, &from);
+			CHECK(net_receiver_update(r) == CV_OK);
+		}
+		float code[CODEC_MAX_LATENT];
+		struct codec_frame f = {.participant = 5, .avatar = 9, .sequence = i};
+		codec_synth_frame(&synth, i / 30.0, code, &f);
+		size_t size;
+		CHECK(codec_encoder_encode(enc, &f, packet, sizeof(packet), &size) == CV_OK);
+		struct net_fragment fr = {.sender_us = 1000000 + i * 33333, .frame = i, .count = 1, .packet_size = (uint32_t)size,
+		                          .data = packet, .size = size};
+		n = seal_with(key, NET_FRAME, 5, 1, seq++, body, net_fragment_write(&fr, body, sizeof(body)), dg);
+		net_receiver_input(r, dg, n, &from);
+		virtual_now += 33333;
+		CHECK(net_receiver_update(r) == CV_OK);
+	}
+	virtual_now += 500000;
+	CHECK(net_receiver_update(r) == CV_OK);
+	struct net_receiver_stats rs;
+	net_receiver_stats(r, &rs);
+	struct net_participant_stats ps = {0};
+	uint32_t count;
+	struct meet_participant *parts = net_receiver_participants(r, &count);
+	CHECK(net_receiver_participant_stats(r, 5, &ps) == CV_OK);
+	CHECK_MSG(rs.forged == 13, "%llu forged", (unsigned long long)rs.forged);
+	CHECK_MSG(count == 1 && !strcmp(parts[0].name, "Ana") && parts[0].status == MEET_ACTIVE,
+	          "participant 5 after the forgeries: '%s', status %d", count ? parts[0].name : "", count ? (int)parts[0].status : -1);
+	CHECK_MSG(ps.decoded == 60 && ps.missing == 0 && ps.frames == 60, "participant 5: %llu decoded, %llu missing",
+	          (unsigned long long)ps.decoded, (unsigned long long)ps.missing);
+	codec_encoder_destroy(&enc);
+	net_receiver_destroy(&r);
+}
+
 int main(void)
 {
 	const char *src = getenv("CAVR_SOURCE_DIR");
@@ -1023,5 +1408,9 @@ int main(void)
 	RUN(test_impairment);
 	RUN(test_ipv6);
 	RUN(test_send_join_commands);
+	RUN(test_replayed_hello);
+	RUN(test_consent);
+	RUN(test_replayed_session);
+	RUN(test_forged_member);
 	return test_finish();
 }
