@@ -284,7 +284,10 @@ enum cv_result net_sender_send(struct net_sender *s, const void *packet, size_t 
 /* Drains the socket (HELLOs, key requests) and announces when due. *key_requested is set when a receiver asked
  * for a key frame (or joined) since the last poll: call codec_encoder_force_key. */
 enum cv_result net_sender_poll(struct net_sender *s, bool *key_requested);
-/* The challenge cookie this sender gives `to` now (tests answer challenges by hand with it). */
+/* One datagram as if it came from `from` (the socket path calls this too; fuzzing calls it directly). Answers
+ * (challenges, announces) go out through the sender's socket. */
+void net_sender_input(struct net_sender *s, const uint8_t *datagram, size_t size, const struct net_addr *from);
+/* The challenge cookie this sender gives `to` now (tests and fuzzing answer challenges by hand with it). */
 void net_sender_cookie(const struct net_sender *s, const struct net_addr *to, uint8_t cookie[NET_NONCE_SIZE]);
 void net_sender_stats(const struct net_sender *s, struct net_sender_stats *out);
 const struct net_addr *net_sender_local(const struct net_sender *s);

@@ -216,6 +216,8 @@ static void on_consent(struct net_sender *s, const struct net_header *h, const s
 		s->stats.rejected++;
 		return;
 	}
+	/* A receiver restarted at the same address (a new id or run) needs us announced and a key frame, too. */
+	fresh |= d->receiver != h->sender || v == NET_REPLAY_NEW_EPOCH;
 	d->receiver = h->sender;
 	d->consent_us = now;
 	memcpy(d->nonce, hs->nonce, NET_NONCE_SIZE);
@@ -227,6 +229,43 @@ static void on_consent(struct net_sender *s, const struct net_header *h, const s
 	}
 }
 
+static void input_at(struct net_sender *s, const uint8_t *datagram, size_t size, const struct net_addr *from,
+                     int64_t now)
+{
+	struct net_header h;
+	size_t body_size;
+	uint8_t body[NET_DATAGRAM_MAX];
+	if (net_open(s->key, datagram, size, &h, body, &body_size) != CV_OK || h.sender == s->desc.participant) {
+		s->stats.rejected++;
+		return;
+	}
+	struct net_handshake hs;
+	struct net_key_request k;
+	if (h.type == NET_HELLO && net_handshake_parse(body, body_size, &hs) == CV_OK) {
+		/* No state, and a reply no larger than the HELLO: a replayed one from anywhere gains nothing. */
+		s->stats.hellos++;
+		send_challenge(s, from, now);
+	} else if (h.type == NET_CONSENT && net_handshake_parse(body, body_size, &hs) == CV_OK) {
+		on_consent(s, &h, &hs, from, now);
+	} else if (h.type == NET_KEY_REQUEST && net_key_request_parse(body, body_size, &k) == CV_OK) {
+		/* Only from a destination, in its window: a replayed request repeats nothing. */
+		struct destination *d = find_destination(s, from);
+		enum net_replay_verdict v = d && d->receiver == h.sender ? net_replay_check(&d->replay, h.epoch, h.sequence)
+		                                                          : NET_REPLAY_OLD;
+		if (v == NET_REPLAY_DUPLICATE || v == NET_REPLAY_OLD) s->stats.rejected++;
+		else if (k.participant == s->desc.participant) {
+			s->stats.key_requests++;
+			s->key_requested = true;
+		}
+	}
+	/* Announces, frames and challenges of other members (a mesh) are not ours to handle. */
+}
+
+void net_sender_input(struct net_sender *s, const uint8_t *datagram, size_t size, const struct net_addr *from)
+{
+	input_at(s, datagram, size, from, now_us(s));
+}
+
 enum cv_result net_sender_poll(struct net_sender *s, bool *key_requested)
 {
 	int64_t now = now_us(s);
@@ -236,34 +275,7 @@ enum cv_result net_sender_poll(struct net_sender *s, bool *key_requested)
 		struct net_addr from;
 		CV_TRY(net_socket_recv(&s->sock, in, sizeof(in), &n, &from, NULL));
 		if (!n) break;
-		struct net_header h;
-		size_t body_size;
-		if (net_open(s->key, in, n, &h, in + NET_HEADER_SIZE, &body_size) != CV_OK || h.sender == s->desc.participant) {
-			s->stats.rejected++;
-			continue;
-		}
-		const uint8_t *body = in + NET_HEADER_SIZE;
-		struct net_handshake hs;
-		struct net_key_request k;
-		struct destination *d;
-		if (h.type == NET_HELLO && net_handshake_parse(body, body_size, &hs) == CV_OK) {
-			/* No state, and a reply no larger than the HELLO: a replayed one from anywhere gains nothing. */
-			s->stats.hellos++;
-			send_challenge(s, &from, now);
-		} else if (h.type == NET_CONSENT && net_handshake_parse(body, body_size, &hs) == CV_OK) {
-			on_consent(s, &h, &hs, &from, now);
-		} else if (h.type == NET_KEY_REQUEST && net_key_request_parse(body, body_size, &k) == CV_OK) {
-			/* Only from a destination, in its window: a replayed request repeats nothing. */
-			d = find_destination(s, &from);
-			enum net_replay_verdict v = d && d->receiver == h.sender ? net_replay_check(&d->replay, h.epoch, h.sequence)
-			                                                          : NET_REPLAY_OLD;
-			if (v == NET_REPLAY_DUPLICATE || v == NET_REPLAY_OLD) s->stats.rejected++;
-			else if (k.participant == s->desc.participant) {
-				s->stats.key_requests++;
-				s->key_requested = true;
-			}
-		}
-		/* Announces, frames and challenges of other members (a mesh) are not ours to handle. */
+		input_at(s, in, n, &from, now);
 	}
 	/* Destinations that stopped answering have gone (or never were where they said). */
 	for (uint32_t i = 0; i < s->dest_count;)

@@ -1,5 +1,7 @@
-/* libFuzzer entry point for the network receiver (engine/net): any datagrams, from anyone, must be dropped and
- * counted or decoded, never crash, leak, read outside a buffer, or hold more memory than the receiver's bounds.
+/* libFuzzer entry point for the network receiver and sender (engine/net): any datagrams, from anyone, must be
+ * dropped and counted or decoded (or answered), never crash, leak, read outside a buffer, or hold more memory than
+ * the receiver's bounds. Every datagram goes to a receiver and to a sender (on a loopback socket; its answers go
+ * to 127.0.0.1:9, the discard port).
  *   clang -fsanitize=fuzzer,address,undefined ... tests/fuzz/fuzz_net.c
  *   ./fuzz_net tests/fuzz/corpus/net
  * Without libFuzzer, tests/fuzz/fuzz_main.c replays files through the same function.
@@ -17,7 +19,8 @@
  *
  * The seeds in tests/fuzz/corpus/net/ are written by this file built with -DFUZZ_NET_WRITE_CORPUS:
  *   cc -DFUZZ_NET_WRITE_CORPUS -D_DEFAULT_SOURCE -Iengine tests/fuzz/fuzz_net.c engine/net/net_receiver.c \
- *      engine/net/net_crypto.c engine/net/net_wire.c engine/net/net_socket.c engine/codec/codec.c \
+ *      engine/net/net_sender.c engine/net/net_crypto.c engine/net/net_wire.c engine/net/net_socket.c \
+ *      engine/codec/codec.c \
  *      engine/codec/codec_synth.c engine/core/core.c -lsodium -lm -o write_corpus && ./write_corpus tests/fuzz/corpus/net
  */
 #include <sodium.h>
@@ -99,6 +102,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	                              .id = 0x80000001u, .resolve_avatar = fuzz_resolve, .clock_us = fuzz_clock};
 	struct net_receiver *r = NULL;
 	if (net_receiver_create(&d, &r) != CV_OK) return 0;
+	struct net_sender_desc sd = {.meeting = "fuzz", .secret = fuzz_secret, .secret_size = sizeof(fuzz_secret) - 1,
+	                             .listen = "127.0.0.1:0", .participant = 100, .name = "fuzz",
+	                             .avatar_file = "fuzz.cavatar", .avatar = 2, .latent = FUZZ_LATENT,
+	                             .clock_us = fuzz_clock};
+	struct net_sender *s = NULL;
+	if (net_sender_create(&sd, &s) != CV_OK) {
+		net_receiver_destroy(&r);
+		return 0;
+	}
 	struct net_addr from;
 	net_addr_parse("127.0.0.1:9", &from);
 	bool sealed = data[0] & 1;
@@ -110,6 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			at += 2;
 			if (n > size - at) n = size - at;
 			net_receiver_input(r, data + at, n, &from);
+			net_sender_input(s, data + at, n, &from);
 			at += n;
 		} else {
 			if (size - at < 6) break;
@@ -126,18 +139,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				net_receiver_nonce(r, body);
 				memcpy(body + NET_NONCE_SIZE, sign_public[who], NET_SIGN_KEY_SIZE);
 			}
+			if (h[0] == NET_CONSENT && !(h[1] & 8) && n >= NET_NONCE_SIZE) net_sender_cookie(s, &from, body);
 			size_t m = net_seal(key, &hd, body, n, dg, sizeof(dg));
 			if (m && net_signed_type(h[0])) m = net_sign(sign_secret[signer], dg, m, sizeof(dg));
-			if (m) net_receiver_input(r, dg, m, &from);
+			if (m) {
+				net_receiver_input(r, dg, m, &from);
+				net_sender_input(s, dg, m, &from);
+			}
+			if (h[0] == NET_FRAME && n) net_sender_send(s, body, n, -1);
 			at += n;
 		}
 		fuzz_now += 10000;
 		net_receiver_update(r);
+		net_sender_poll(s, NULL);
 		touch(r);
 	}
-	fuzz_now += 20000000; /* everyone times out, everything is released */
+	fuzz_now += 20000000; /* everyone times out, everything is released, consent expires */
 	net_receiver_update(r);
+	net_sender_poll(s, NULL);
 	touch(r);
+	struct net_sender_stats st;
+	net_sender_stats(s, &st);
+	if (st.destinations) __builtin_trap();
+	net_sender_destroy(&s);
 	net_receiver_destroy(&r);
 	return 0;
 }
@@ -251,6 +275,11 @@ int main(int argc, char **argv)
 	record(NET_HELLO, 1, 1, 1, body, net_handshake_write(&hs, body, sizeof(body)));
 	record(NET_CONSENT, 2, 1, 1, body, net_handshake_write(&hs, body, sizeof(body)));
 	record(NET_CHALLENGE, 3, 1, 1, body, 7);
+	record(NET_CONSENT, 1, 1, 1, body, net_handshake_write(&hs, body, sizeof(body))); /* the sender's cookie */
+	record(NET_CONSENT, 1 | 8, 0, 1, body, net_handshake_write(&hs, body, sizeof(body))); /* a replay */
+	uint8_t kr2[8];
+	record(NET_KEY_REQUEST, 1, 1, 1, kr2, net_key_request_write(&(struct net_key_request){100, 5}, kr2, sizeof(kr2)));
+	record(NET_FRAME, 0, 1, 1, body, 40); /* sent on by the sender to its new destination */
 	save(argv[1], "handshake.bin");
 	/* Forgeries: a stream, then frames and an announce of a new epoch signed with another member's key, and a
 	 * stale announce (a nonce not the receiver's). */
