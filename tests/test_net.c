@@ -1102,8 +1102,11 @@ static void test_replayed_hello(void)
 	uint64_t members_sent = 0;
 	for (int i = 0; i < NET_MAX_DESTINATIONS; i++) {
 		CHECK(net_socket_open(&lo, AF_INET, &members[i]) == CV_OK);
-		uint8_t body[NET_HANDSHAKE_BODY] = {0};
-		size_t n = seal_with(key, NET_HELLO, 0x90000000u + (uint32_t)i, 1, 0, body, sizeof(body), dg);
+		struct net_handshake hs = {0};
+		net_hello_stamp(&hs, net_realtime_us() / 1000);
+		uint8_t body[NET_HANDSHAKE_BODY];
+		size_t n = seal_with(key, NET_HELLO, 0x90000000u + (uint32_t)i, 1, 0, body,
+		                     net_handshake_write(&hs, body, sizeof(body)), dg);
 		CHECK(net_socket_send(&members[i], to, dg, n));
 		members_sent += n;
 	}
@@ -1160,6 +1163,7 @@ static void send_handshake(struct net_socket *from, const struct net_addr *to, c
 {
 	struct net_handshake hs = {0};
 	if (cookie) memcpy(hs.cookie, cookie, NET_NONCE_SIZE);
+	else net_hello_stamp(&hs, net_realtime_us() / 1000); /* a HELLO sent now */
 	if (nonce) memcpy(hs.nonce, nonce, NET_NONCE_SIZE);
 	uint8_t body[NET_HANDSHAKE_BODY], dg[NET_DATAGRAM_MAX];
 	size_t n = seal_with(key, type, 0x90000001u, 7, seq, body, net_handshake_write(&hs, body, sizeof(body)), dg);
@@ -1177,8 +1181,8 @@ static void send_handshake(struct net_socket *from, const struct net_addr *to, c
 		CHECK(cond);                                                                                        \
 	} while (0)
 
-/* The handshake by hand against a sender on a virtual clock: a cookie answered from another address, or too
- * late, is refused; the right answer makes a destination that gets announces answering its nonce and signed
+/* The handshake by hand against a sender on a virtual clock: an old HELLO draws nothing; a cookie answered from
+ * another address, or too late, is refused; the right answer makes a destination that gets announces answering its nonce and signed
  * frames, until its consent expires. */
 static void test_consent(void)
 {
@@ -1201,17 +1205,25 @@ static void test_consent(void)
 	struct net_header h;
 	size_t n, m;
 
-	send_handshake(&rx, to, key, NET_HELLO, 1, NULL, nonce);
+	/* A HELLO sent two minutes ago (a capture of a receiver long gone) draws nothing at all. */
+	struct net_handshake old_hello = {0};
+	net_hello_stamp(&old_hello, net_realtime_us() / 1000 - 2 * NET_HELLO_WINDOW_MS);
+	send_handshake(&rx, to, key, NET_HELLO, 1, old_hello.cookie, nonce);
+	POLL_UNTIL(s, st, st.stale_hellos == 1);
+	struct tally t = {0};
+	tally_drain(&rx, &t); /* loopback delivers as it sends: an answer would be here by now */
+	CHECK(t.datagrams == 0 && st.hellos == 0 && st.challenges == 0);
+	send_handshake(&rx, to, key, NET_HELLO, 2, NULL, nonce);
 	CHECK(receive_one(&rx, s, in, &n) && n == 72 && in[3] == NET_CHALLENGE);
 	CHECK(net_open(key, in, n, &h, body, &m) == CV_OK && h.sender == 9);
 	struct net_handshake challenge;
 	CHECK(net_handshake_parse(body, m, &challenge) == CV_OK);
 	/* Someone else answers with it: refused (the cookie is the address's). */
-	send_handshake(&other, to, key, NET_CONSENT, 2, challenge.cookie, nonce);
+	send_handshake(&other, to, key, NET_CONSENT, 3, challenge.cookie, nonce);
 	POLL_UNTIL(s, st, st.refused == 1);
 	CHECK(st.destinations == 0 && st.consents == 0);
 	/* The right answer: a destination, announced to at once with our nonce and the sender's key. */
-	send_handshake(&rx, to, key, NET_CONSENT, 3, challenge.cookie, nonce);
+	send_handshake(&rx, to, key, NET_CONSENT, 4, challenge.cookie, nonce);
 	POLL_UNTIL(s, st, st.consents == 1);
 	CHECK(st.destinations == 1);
 	struct net_announce an;
@@ -1219,7 +1231,7 @@ static void test_consent(void)
 	CHECK(net_open(key, in, n, &h, body, &m) == CV_OK && net_announce_parse(body, m, &an) == CV_OK);
 	CHECK(!memcmp(an.nonce, nonce, NET_NONCE_SIZE) && net_verify(an.sign_key, in, n));
 	/* The same answer again (a replay) is refused. */
-	send_handshake(&rx, to, key, NET_CONSENT, 3, challenge.cookie, nonce);
+	send_handshake(&rx, to, key, NET_CONSENT, 4, challenge.cookie, nonce);
 	POLL_UNTIL(s, st, st.rejected == 1);
 	CHECK(net_sender_send(s, "abc", 3, -1) == CV_OK);
 	CHECK(receive_one(&rx, s, in, &n) && in[3] == NET_FRAME && net_verify(an.sign_key, in, n));
@@ -1227,14 +1239,13 @@ static void test_consent(void)
 	 * HELLO (loopback keeps one sender's order), not a frame. */
 	sender_now += NET_CONSENT_MS * 1000 + 1;
 	POLL_UNTIL(s, st, st.destinations == 0);
-	struct tally t = {0};
 	tally_drain(&rx, &t); /* the probe that renewed nothing */
 	CHECK(net_sender_send(s, "abc", 3, -1) == CV_OK);
-	send_handshake(&rx, to, key, NET_HELLO, 4, NULL, nonce);
+	send_handshake(&rx, to, key, NET_HELLO, 5, NULL, nonce);
 	CHECK(receive_one(&rx, s, in, &n) && in[3] == NET_CHALLENGE);
 	/* A cookie two buckets old is refused. */
 	sender_now += 2 * NET_COOKIE_MS * 1000;
-	send_handshake(&rx, to, key, NET_CONSENT, 5, challenge.cookie, nonce);
+	send_handshake(&rx, to, key, NET_CONSENT, 6, challenge.cookie, nonce);
 	POLL_UNTIL(s, st, st.refused == 2);
 	CHECK(st.destinations == 0);
 	net_sender_destroy(&s);

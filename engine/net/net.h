@@ -25,8 +25,11 @@
  * CONSENT from that same address echoing the cookie (this bucket or the last) makes or refreshes a destination;
  * the sender keeps no state for HELLOs, so replayed or forged ones fill nothing and lock nobody out, and every
  * reply is no larger than what asked for it (a HELLO, CHALLENGE and CONSENT are 72 bytes each): a captured
- * HELLO replayed from another address gets one CHALLENGE back and nothing else. A full table (NET_MAX_DESTINATIONS)
- * refuses new destinations until consent of one expires; key frame requests count only from a destination.
+ * HELLO replayed from another address gets one CHALLENGE back and nothing else, and none at all once it is more
+ * than NET_HELLO_WINDOW_MS old (HELLOs carry the receiver's wall clock: this much skew between machines is
+ * tolerated; a receiver further off is still reached by the challenges of senders that have it as a peer). A
+ * full table (NET_MAX_DESTINATIONS) refuses new destinations until consent of one expires; key frame requests
+ * count only from a destination.
  *
  * Freshness for receivers: a receiver seats a participant only on an ANNOUNCE that answers one of its own
  * nonces (random, a new one every NET_NONCE_MS, the current and the previous accepted), which senders learn from
@@ -55,7 +58,9 @@
  *   0  'c' 'v'   2  version (2)   3  type (enum net_message)   4  u32 sender id   8  u64 epoch   16  u64 sequence
  * then the ciphertext of the body and the 16-byte tag, then (ANNOUNCE, LEAVE, FRAME) the 64-byte Ed25519
  * signature of everything before it. Bodies:
- *   HELLO     (a receiver to a sender: send to me too) 16 zero bytes, then the receiver's current nonce (16)
+ *   HELLO     (a receiver to a sender: challenge me) u64 when it was sent (Unix ms, the receiver's clock), 8 zero
+ *             bytes, then the receiver's current nonce (senders take it from the CONSENT only; here it makes the
+ *             HELLO as large as the answer)
  *   CHALLENGE (a sender to an address) the 16-byte cookie, then 16 zero bytes
  *   CONSENT   (the receiver's answer) the cookie echoed, then the receiver's current nonce
  *   ANNOUNCE  the receiver nonce it answers (16), the sender's Ed25519 public key (32), u32 avatar id, u32 latent,
@@ -116,6 +121,7 @@
 #define NET_KEY_REQUEST_MS 200
 #define NET_ANNOUNCE_MS 1000
 #define NET_HELLO_MS 1000                    /* receivers' HELLOs and senders' challenges */
+#define NET_HELLO_WINDOW_MS 60000            /* senders answer HELLOs sent at most this far from their clock */
 #define NET_COOKIE_MS 5000                   /* a challenge's cookie is answered within 1-2 of these */
 #define NET_CONSENT_MS 10000                 /* a destination not heard from for this long is dropped */
 #define NET_NONCE_MS 10000                   /* receivers take a new nonce this often */
@@ -237,6 +243,9 @@ size_t net_announce_write(const struct net_announce *a, uint8_t *out, size_t cap
 size_t net_fragment_write(const struct net_fragment *f, uint8_t *out, size_t capacity);
 size_t net_key_request_write(const struct net_key_request *k, uint8_t *out, size_t capacity);
 size_t net_handshake_write(const struct net_handshake *h, uint8_t *out, size_t capacity);
+/* A HELLO's send time (Unix ms) in its cookie field. */
+void net_hello_stamp(struct net_handshake *h, int64_t unix_ms);
+int64_t net_hello_time(const struct net_handshake *h);
 /* The parsers check every length and value (CV_ERROR_FORMAT): names without control characters, avatar file
  * names relative without "..", fragments consistent with the packet size they claim. */
 enum cv_result net_announce_parse(const uint8_t *body, size_t size, struct net_announce *out);
@@ -267,7 +276,9 @@ struct net_sender_desc {
 };
 
 struct net_sender_stats {
-	uint64_t frames, datagrams, bytes, announces, hellos, key_requests, send_failures, rejected;
+	uint64_t frames, datagrams, bytes, announces, key_requests, send_failures, rejected;
+	uint64_t hellos;             /* answered with a challenge */
+	uint64_t stale_hellos;       /* sent more than NET_HELLO_WINDOW_MS from our clock: not answered */
 	uint64_t challenges;         /* sent, in answer to HELLOs and as probes */
 	uint64_t consents;           /* CONSENTs accepted (new destinations and refreshes) */
 	uint64_t refused;            /* CONSENTs with a wrong or expired cookie, or while the table was full */

@@ -812,6 +812,7 @@ enum cv_result net_receiver_update(struct net_receiver *r)
 	if (now - r->nonce_at > NET_NONCE_MS * 1000) rotate_nonce(r, now);
 	if (r->peer_count && now >= r->next_hello) {
 		struct net_handshake hs = {0};
+		net_hello_stamp(&hs, net_realtime_us() / 1000);
 		memcpy(hs.nonce, r->nonce[0], NET_NONCE_SIZE);
 		uint8_t body[NET_HANDSHAKE_BODY];
 		size_t n = net_handshake_write(&hs, body, sizeof(body));

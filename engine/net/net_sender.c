@@ -242,7 +242,13 @@ static void input_at(struct net_sender *s, const uint8_t *datagram, size_t size,
 	struct net_handshake hs;
 	struct net_key_request k;
 	if (h.type == NET_HELLO && net_handshake_parse(body, body_size, &hs) == CV_OK) {
-		/* No state, and a reply no larger than the HELLO: a replayed one from anywhere gains nothing. */
+		/* No state, and a reply no larger than the HELLO: a replayed one from anywhere gains nothing; an old one
+		 * (a receiver long gone) gets no reply at all. */
+		int64_t skew = net_hello_time(&hs) - net_realtime_us() / 1000;
+		if (skew < -NET_HELLO_WINDOW_MS || skew > NET_HELLO_WINDOW_MS) {
+			s->stats.stale_hellos++;
+			return;
+		}
 		s->stats.hellos++;
 		send_challenge(s, from, now);
 	} else if (h.type == NET_CONSENT && net_handshake_parse(body, body_size, &hs) == CV_OK) {

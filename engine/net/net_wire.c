@@ -144,6 +144,9 @@ enum cv_result net_key_request_parse(const uint8_t *body, size_t size, struct ne
 	return CV_OK;
 }
 
+void net_hello_stamp(struct net_handshake *h, int64_t unix_ms) { put64(h->cookie, (uint64_t)unix_ms); }
+int64_t net_hello_time(const struct net_handshake *h) { return (int64_t)get64(h->cookie); }
+
 size_t net_handshake_write(const struct net_handshake *h, uint8_t *out, size_t capacity)
 {
 	if (capacity < NET_HANDSHAKE_BODY) return 0;

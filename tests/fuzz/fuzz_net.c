@@ -140,6 +140,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				memcpy(body + NET_NONCE_SIZE, sign_public[who], NET_SIGN_KEY_SIZE);
 			}
 			if (h[0] == NET_CONSENT && !(h[1] & 8) && n >= NET_NONCE_SIZE) net_sender_cookie(s, &from, body);
+			if (h[0] == NET_HELLO && !(h[1] & 8) && n >= 8) {
+				struct net_handshake hs = {0};
+				net_hello_stamp(&hs, net_realtime_us() / 1000);
+				memcpy(body, hs.cookie, 8);
+			}
 			size_t m = net_seal(key, &hd, body, n, dg, sizeof(dg));
 			if (m && net_signed_type(h[0])) m = net_sign(sign_secret[signer], dg, m, sizeof(dg));
 			if (m) {
@@ -273,6 +278,7 @@ int main(int argc, char **argv)
 	memset(hs.cookie, 0x5a, sizeof(hs.cookie));
 	record(NET_CHALLENGE, 0, 1, 1, body, net_handshake_write(&hs, body, sizeof(body)));
 	record(NET_HELLO, 1, 1, 1, body, net_handshake_write(&hs, body, sizeof(body)));
+	record(NET_HELLO, 1 | 8, 1, 1, body, net_handshake_write(&hs, body, sizeof(body))); /* sent long ago */
 	record(NET_CONSENT, 2, 1, 1, body, net_handshake_write(&hs, body, sizeof(body)));
 	record(NET_CHALLENGE, 3, 1, 1, body, 7);
 	record(NET_CONSENT, 1, 1, 1, body, net_handshake_write(&hs, body, sizeof(body))); /* the sender's cookie */
