@@ -274,6 +274,7 @@ static void test_seal_and_parse(void)
 	}
 	CHECK(tampered == (int)n);
 	CHECK(NET_FRAGMENT_DATA + NET_FRAME_HEADER + NET_HEADER_SIZE + NET_TAG_SIZE + NET_SIGNATURE_SIZE == NET_DATAGRAM_MAX);
+	CHECK(codec_packet_max_size(CODEC_MAX_LATENT) <= NET_MAX_MESSAGE); /* with the signature, any packet still fits */
 	/* The handshake: a reply is never larger than what asked for it. */
 	struct net_handshake hs = {0}, hs2;
 	uint8_t hb[NET_HANDSHAKE_BODY];
