@@ -43,6 +43,7 @@ static int64_t now_us(const struct net_sender *s)
 static void send_body(struct net_sender *s, uint8_t type, const uint8_t *body, size_t size,
                       const struct net_addr *only)
 {
+	if (!only && !s->dest_count) return; /* nobody has consented yet: no sealing, no signature */
 	struct net_header h = {.type = type, .sender = s->desc.participant, .epoch = s->epoch, .sequence = s->sequence++};
 	size_t n = net_seal(s->key, &h, body, size, s->datagram, sizeof(s->datagram));
 	if (n && net_signed_type(type)) n = net_sign(s->sign_secret, s->datagram, n, sizeof(s->datagram));
