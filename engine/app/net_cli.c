@@ -8,8 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <sodium.h>
-
 #include "app/app.h"
 #include "app/net_cli.h"
 #include "app/rec_cli.h"
@@ -26,7 +24,8 @@ static const char send_usage[] =
 	"                 [--seconds S] [--loop]\n"
 	"\n"
 	"Streams a recorded meeting's participants (all, or one) at the real rate, or a sample performance encoded\n"
-	"live, to the peers; receivers that say HELLO (cavr join --peer) get it too. Every participant has its own\n"
+	"live, to the peers; receivers that say HELLO (cavr join --peer) get it too, each once it has answered a\n"
+	"challenge from its address (consent, renewed every second). Every participant has its own\n"
 	"socket: --listen ADDR:PORT binds the first, PORT+1 the next. When the avatar file is found (beside the\n"
 	"recording, CAVR_AVATAR_PATH, the shipped assets), recorded packets are decoded and encoded again, so key\n"
 	"frame requests from receivers are answered; otherwise they go out as recorded.\n"
@@ -371,14 +370,15 @@ int app_send(int argc, char **argv)
 		struct net_sender_stats st;
 		net_sender_stats(s[i].net, &st);
 		printf("participant %u: %llu frames sent (%llu skipped), %llu datagrams, %.1f kB, %llu announces, "
-		       "%llu key frame requests%s, %u destinations\n", s[i].id, (unsigned long long)s[i].sent,
-		       (unsigned long long)s[i].skipped, (unsigned long long)st.datagrams, st.bytes / 1000.0,
-		       (unsigned long long)st.announces, (unsigned long long)s[i].key_requests,
-		       s[i].reencode || s[i].enc ? "" : " (not answered: sent as recorded)", st.destinations);
+		       "%llu key frame requests%s, %u destinations (%llu consents, %llu refused)\n", s[i].id,
+		       (unsigned long long)s[i].sent, (unsigned long long)s[i].skipped, (unsigned long long)st.datagrams,
+		       st.bytes / 1000.0, (unsigned long long)st.announces, (unsigned long long)s[i].key_requests,
+		       s[i].reencode || s[i].enc ? "" : " (not answered: sent as recorded)", st.destinations,
+		       (unsigned long long)st.consents, (unsigned long long)st.refused);
 		stream_destroy(&s[i]);
 	}
 	free(s);
-	free(secret);
+	net_secret_free(&secret, secret_size);
 	return r == CV_OK ? 0 : 1;
 }
 
@@ -443,10 +443,11 @@ static void print_stats(struct net_receiver *r, double seconds)
 	struct net_receiver_stats s;
 	net_receiver_stats(r, &s);
 	printf("  datagrams %llu (%.1f kB); dropped: %llu failed authentication, %llu unknown senders, %llu replays, "
-	       "%llu malformed, %llu fragments, %llu over memory bounds; peak buffered %.1f kB\n",
+	       "%llu stale, %llu forged, %llu malformed, %llu fragments, %llu over memory bounds; peak buffered %.1f kB\n",
 	       (unsigned long long)s.datagrams, s.bytes / 1000.0, (unsigned long long)s.auth_failed,
-	       (unsigned long long)s.unknown_sender, (unsigned long long)s.replayed, (unsigned long long)s.malformed,
-	       (unsigned long long)s.fragment_dropped, (unsigned long long)s.buffer_full, s.buffered_peak / 1000.0);
+	       (unsigned long long)s.unknown_sender, (unsigned long long)s.replayed, (unsigned long long)s.stale,
+	       (unsigned long long)s.forged, (unsigned long long)s.malformed, (unsigned long long)s.fragment_dropped,
+	       (unsigned long long)s.buffer_full, s.buffered_peak / 1000.0);
 }
 
 struct join_args {
@@ -671,8 +672,7 @@ int app_join_hooks(int argc, char **argv, const struct app_hooks *hooks)
 			meet_feed_destroy(&feed);
 		}
 	}
-	sodium_memzero(secret, secret_size);
-	free(secret);
+	net_secret_free(&secret, secret_size);
 	if (rec.writer) {
 		enum cv_result w = rec.error != CV_OK ? rec.error : session_writer_close(rec.writer);
 		if (w == CV_OK) printf("recorded %llu packets to %s\n", (unsigned long long)rec.packets, a.record);

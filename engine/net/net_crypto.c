@@ -1,4 +1,4 @@
-/* net: the meeting key, sealed datagrams and replay windows (libsodium). */
+/* net: the meeting key, sealed and signed datagrams and replay windows (libsodium). */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +51,13 @@ enum cv_result net_secret_read(const char *path, uint8_t **secret, size_t *size)
 	*secret = s;
 	*size = n;
 	return CV_OK;
+}
+
+void net_secret_free(uint8_t **secret, size_t size)
+{
+	if (*secret) sodium_memzero(*secret, size);
+	free(*secret);
+	*secret = NULL;
 }
 
 uint64_t net_new_epoch(void)
@@ -108,6 +115,22 @@ size_t net_seal(const uint8_t key[NET_KEY_SIZE], const struct net_header *h, con
 	return NET_HEADER_SIZE + (size_t)n;
 }
 
+bool net_signed_type(uint8_t type) { return type == NET_ANNOUNCE || type == NET_LEAVE || type == NET_FRAME; }
+
+size_t net_sign(const uint8_t secret_key[64], uint8_t *datagram, size_t size, size_t capacity)
+{
+	if (!sodium_ready() || size > capacity || capacity - size < NET_SIGNATURE_SIZE) return 0;
+	crypto_sign_detached(datagram + size, NULL, datagram, size, secret_key);
+	return size + NET_SIGNATURE_SIZE;
+}
+
+bool net_verify(const uint8_t public_key[NET_SIGN_KEY_SIZE], const uint8_t *datagram, size_t size)
+{
+	if (!sodium_ready() || size < NET_HEADER_SIZE + NET_SIGNATURE_SIZE) return false;
+	return crypto_sign_verify_detached(datagram + size - NET_SIGNATURE_SIZE, datagram, size - NET_SIGNATURE_SIZE,
+	                                   public_key) == 0;
+}
+
 enum cv_result net_open(const uint8_t key[NET_KEY_SIZE], const uint8_t *datagram, size_t size, struct net_header *h,
                         uint8_t *body, size_t *body_size)
 {
@@ -115,7 +138,12 @@ enum cv_result net_open(const uint8_t key[NET_KEY_SIZE], const uint8_t *datagram
 	*body_size = 0;
 	if (size < NET_HEADER_SIZE + NET_TAG_SIZE || size > NET_DATAGRAM_MAX) return CV_ERROR_FORMAT;
 	if (datagram[0] != 'c' || datagram[1] != 'v' || datagram[2] != NET_VERSION) return CV_ERROR_FORMAT;
-	if (datagram[3] < NET_HELLO || datagram[3] > NET_KEY_REQUEST) return CV_ERROR_FORMAT;
+	if (datagram[3] < NET_HELLO || datagram[3] > NET_CONSENT) return CV_ERROR_FORMAT;
+	/* The signature, when the type has one, follows the tag: the AEAD covers what is before it. */
+	if (net_signed_type(datagram[3])) {
+		if (size < NET_HEADER_SIZE + NET_TAG_SIZE + NET_SIGNATURE_SIZE) return CV_ERROR_FORMAT;
+		size -= NET_SIGNATURE_SIZE;
+	}
 	h->type = datagram[3];
 	h->sender = get32(datagram + 4);
 	h->epoch = get64(datagram + 8);

@@ -45,6 +45,7 @@ struct peer {
 	uint64_t left_epoch;       /* left: announces of later epochs bring it back */
 	uint32_t id;
 	struct net_replay replay;
+	uint8_t sign_key[NET_SIGN_KEY_SIZE]; /* bound to the id by the announce that seated this epoch */
 	struct net_addr addr;
 	struct net_announce announce;
 	struct net_avatar avatar;
@@ -86,6 +87,8 @@ struct net_receiver {
 	bool has_socket;
 	uint32_t id;
 	uint64_t epoch, sequence;
+	uint8_t nonce[2][NET_NONCE_SIZE]; /* current, previous: what announces must answer */
+	int64_t nonce_at;
 	struct net_addr peers[NET_MAX_DESTINATIONS];
 	uint32_t peer_count;
 	int64_t next_hello;
@@ -93,7 +96,7 @@ struct net_receiver {
 	struct meet_participant *parts;
 	uint32_t count;
 	struct net_receiver_stats st;
-	uint8_t datagram[NET_DATAGRAM_MAX + 1], out[NET_DATAGRAM_MAX];
+	uint8_t datagram[NET_DATAGRAM_MAX + 1], body[NET_DATAGRAM_MAX], out[NET_DATAGRAM_MAX];
 };
 
 static int64_t now_us(const struct net_receiver *r)
@@ -570,6 +573,33 @@ static void rate_advance(struct peer *p, int64_t now)
 	p->rate_bucket = bucket;
 }
 
+/* A sender's CHALLENGE: the cookie goes back to where it came from, with our nonce for its announces. No state
+ * is kept and the answer is the challenge's size, so a replayed challenge amplifies nothing. */
+static void answer_challenge(struct net_receiver *r, const uint8_t *body, size_t size, const struct net_addr *from)
+{
+	struct net_handshake hs;
+	if (net_handshake_parse(body, size, &hs) != CV_OK) {
+		r->st.malformed++;
+		return;
+	}
+	memcpy(hs.nonce, r->nonce[0], NET_NONCE_SIZE);
+	uint8_t out[NET_HANDSHAKE_BODY];
+	send_control(r, NET_CONSENT, out, net_handshake_write(&hs, out, sizeof(out)), from);
+	r->st.challenges++;
+}
+
+static void rotate_nonce(struct net_receiver *r, int64_t now)
+{
+	memcpy(r->nonce[1], r->nonce[0], NET_NONCE_SIZE);
+	randombytes_buf(r->nonce[0], NET_NONCE_SIZE);
+	r->nonce_at = now;
+}
+
+void net_receiver_nonce(const struct net_receiver *r, uint8_t nonce[NET_NONCE_SIZE])
+{
+	memcpy(nonce, r->nonce[0], NET_NONCE_SIZE);
+}
+
 static void input_at(struct net_receiver *r, const uint8_t *datagram, size_t size, const struct net_addr *from,
                      int64_t now)
 {
@@ -577,15 +607,8 @@ static void input_at(struct net_receiver *r, const uint8_t *datagram, size_t siz
 	r->st.bytes += size;
 	struct net_header h;
 	size_t body_size;
-	uint8_t *body = r->datagram + NET_HEADER_SIZE;
-	if (datagram != r->datagram) {
-		if (size > sizeof(r->datagram)) {
-			r->st.malformed++;
-			return;
-		}
-		memcpy(r->datagram, datagram, size);
-	}
-	enum cv_result res = net_open(r->key, r->datagram, size, &h, body, &body_size);
+	uint8_t *body = r->body; /* not in place: the signature covers the ciphertext */
+	enum cv_result res = net_open(r->key, datagram, size, &h, body, &body_size);
 	if (res == CV_ERROR_MISMATCH) {
 		r->st.auth_failed++;
 		return;
@@ -595,11 +618,43 @@ static void input_at(struct net_receiver *r, const uint8_t *datagram, size_t siz
 		return;
 	}
 	if (h.sender == r->id) return; /* our own, reflected */
+	if (h.type == NET_CHALLENGE) {
+		answer_challenge(r, body, body_size, from);
+		return;
+	}
 	uint32_t index;
 	struct peer *p = find_peer(r, h.sender, &index);
-	if (!p && (h.type != NET_ANNOUNCE || (h.sender & 0x80000000u))) {
-		/* Only participants announce; ids with the high bit set belong to receivers. */
+	if (!net_signed_type(h.type) || (!p && (h.type != NET_ANNOUNCE || (h.sender & 0x80000000u)))) {
+		/* Only participants announce; ids with the high bit set belong to receivers; HELLO, CONSENT and key
+		 * requests are for senders. */
 		r->st.unknown_sender++;
+		return;
+	}
+	struct net_announce a;
+	if (h.type == NET_ANNOUNCE && net_announce_parse(body, body_size, &a) != CV_OK) {
+		r->st.malformed++;
+		return;
+	}
+	if (h.type == NET_ANNOUNCE && sodium_memcmp(a.nonce, r->nonce[0], NET_NONCE_SIZE) &&
+	    sodium_memcmp(a.nonce, r->nonce[1], NET_NONCE_SIZE)) {
+		r->st.stale++; /* not an answer to us, lately: a replay of another session, or a very late one */
+		return;
+	}
+	if (p && h.epoch < p->replay.epoch) {
+		r->st.replayed++;
+		return;
+	}
+	if (p && h.epoch > p->replay.epoch && h.type != NET_ANNOUNCE) {
+		r->st.stale++; /* a new run speaks only after announcing itself to us */
+		return;
+	}
+	/* The key: a present participant keeps the one it was seated with, also for a new epoch (a takeover would
+	 * otherwise be one announce away); a new epoch after leaving or timing out brings its own. */
+	bool keep_key = p && (!p->left || h.epoch == p->replay.epoch);
+	const uint8_t *sign_key = keep_key || h.type != NET_ANNOUNCE ? p->sign_key : a.sign_key;
+	if ((keep_key && h.type == NET_ANNOUNCE && sodium_memcmp(a.sign_key, p->sign_key, NET_SIGN_KEY_SIZE)) ||
+	    !net_verify(sign_key, datagram, size)) {
+		r->st.forged++;
 		return;
 	}
 	bool joined = false;
@@ -618,11 +673,6 @@ static void input_at(struct net_receiver *r, const uint8_t *datagram, size_t siz
 			return;
 		}
 	}
-	struct net_announce a;
-	if (h.type == NET_ANNOUNCE && net_announce_parse(body, body_size, &a) != CV_OK) {
-		r->st.malformed++;
-		return;
-	}
 	if (!p) {
 		p = new_peer(r, h.sender, &index);
 		if (!p) {
@@ -635,6 +685,7 @@ static void input_at(struct net_receiver *r, const uint8_t *datagram, size_t siz
 		p->left = false;
 		joined = true;
 	}
+	if (h.type == NET_ANNOUNCE) memcpy(p->sign_key, a.sign_key, NET_SIGN_KEY_SIZE);
 	p->addr = *from;
 	p->last_heard_us = now;
 	p->st.datagrams++;
@@ -758,8 +809,14 @@ enum cv_result net_receiver_update(struct net_receiver *r)
 		}
 	}
 	int64_t now = now_us(r);
+	if (now - r->nonce_at > NET_NONCE_MS * 1000) rotate_nonce(r, now);
 	if (r->peer_count && now >= r->next_hello) {
-		for (uint32_t i = 0; i < r->peer_count; i++) send_control(r, NET_HELLO, NULL, 0, &r->peers[i]);
+		struct net_handshake hs = {0};
+		net_hello_stamp(&hs, net_realtime_us() / 1000);
+		memcpy(hs.nonce, r->nonce[0], NET_NONCE_SIZE);
+		uint8_t body[NET_HANDSHAKE_BODY];
+		size_t n = net_handshake_write(&hs, body, sizeof(body));
+		for (uint32_t i = 0; i < r->peer_count; i++) send_control(r, NET_HELLO, body, n, &r->peers[i]);
 		r->next_hello = now + NET_HELLO_MS * 1000;
 	}
 	uint32_t timeout = r->desc.leave_timeout_ms ? r->desc.leave_timeout_ms : NET_LEAVE_TIMEOUT_MS;
@@ -811,6 +868,9 @@ enum cv_result net_receiver_create(const struct net_receiver_desc *desc, struct 
 		r->id |= 0x80000000u;
 	}
 	r->epoch = net_new_epoch();
+	randombytes_buf(r->nonce[0], NET_NONCE_SIZE);
+	randombytes_buf(r->nonce[1], NET_NONCE_SIZE);
+	r->nonce_at = now_us(r);
 	int family = AF_INET;
 	for (size_t i = 0; res == CV_OK && i < desc->peer_count; i++) {
 		res = net_addr_parse(desc->peers[i], &r->peers[r->peer_count++]);

@@ -6,27 +6,30 @@
 
 #include "net/net.h"
 
-#define SUBSCRIBER_TIMEOUT_US (3 * (int64_t)NET_HELLO_MS * 1000 + 2000000)
-
+/* A receiver that answered our challenge from its address: it gets the stream until its consent expires. */
 struct destination {
 	struct net_addr addr;
-	int64_t last_hello_us; /* 0: a configured peer, never expires */
+	uint32_t receiver;                  /* its id */
+	int64_t consent_us;                 /* when it last proved it holds the key and receives here */
+	uint8_t nonce[NET_NONCE_SIZE];      /* its latest nonce: our announces to it answer this */
+	struct net_replay replay;           /* its CONSENTs and key requests */
 };
 
 struct net_sender {
 	struct net_sender_desc desc;
 	uint8_t key[NET_KEY_SIZE];
+	uint8_t cookie_key[crypto_generichash_KEYBYTES]; /* random per run: cookies of another run are worthless */
+	uint8_t sign_public[NET_SIGN_KEY_SIZE], sign_secret[crypto_sign_SECRETKEYBYTES];
 	struct net_socket sock;
 	uint64_t epoch, sequence;
 	uint32_t frame;
 	struct net_announce announce;
+	struct net_addr peers[NET_MAX_DESTINATIONS]; /* configured: challenged, streamed to only after consent */
+	uint32_t peer_count;
 	struct destination dest[NET_MAX_DESTINATIONS];
 	uint32_t dest_count;
-	int64_t next_announce_us;
+	int64_t next_announce_us, next_probe_us;
 	bool key_requested;
-	struct net_replay replay[NET_MAX_DESTINATIONS]; /* per receiver id, matched by slot below */
-	uint32_t replay_id[NET_MAX_DESTINATIONS];
-	uint32_t replay_count;
 	struct net_sender_stats stats;
 	uint8_t datagram[NET_DATAGRAM_MAX], body[NET_DATAGRAM_MAX];
 };
@@ -36,12 +39,14 @@ static int64_t now_us(const struct net_sender *s)
 	return s->desc.clock_us ? s->desc.clock_us(s->desc.clock_user) : net_now_us();
 }
 
-/* Seals a body once and sends it to every destination (or one). */
+/* Seals a body once (signing the stream's types) and sends it to every destination, or to one address. */
 static void send_body(struct net_sender *s, uint8_t type, const uint8_t *body, size_t size,
                       const struct net_addr *only)
 {
+	if (!only && !s->dest_count) return; /* nobody has consented yet: no sealing, no signature */
 	struct net_header h = {.type = type, .sender = s->desc.participant, .epoch = s->epoch, .sequence = s->sequence++};
 	size_t n = net_seal(s->key, &h, body, size, s->datagram, sizeof(s->datagram));
+	if (n && net_signed_type(type)) n = net_sign(s->sign_secret, s->datagram, n, sizeof(s->datagram));
 	if (!n) return;
 	for (uint32_t i = 0; i < (only ? 1 : s->dest_count); i++) {
 		if (!net_socket_send(&s->sock, only ? only : &s->dest[i].addr, s->datagram, n)) s->stats.send_failures++;
@@ -50,11 +55,45 @@ static void send_body(struct net_sender *s, uint8_t type, const uint8_t *body, s
 	}
 }
 
-static void send_announce(struct net_sender *s, const struct net_addr *only)
+/* Announces answer each receiver's own nonce, so they are sealed per destination. */
+static void send_announce(struct net_sender *s, const struct destination *d)
 {
+	memcpy(s->announce.nonce, d->nonce, NET_NONCE_SIZE);
 	size_t n = net_announce_write(&s->announce, s->body, sizeof(s->body));
-	if (n) send_body(s, NET_ANNOUNCE, s->body, n, only);
+	if (n) send_body(s, NET_ANNOUNCE, s->body, n, &d->addr);
 	s->stats.announces++;
+}
+
+/* Keyed with this run's random key over the address and the time bucket: only who receives at `to` learns it,
+ * and we need to remember nothing until it comes back. */
+static void cookie_at(const struct net_sender *s, const struct net_addr *to, int64_t bucket,
+                      uint8_t cookie[NET_NONCE_SIZE])
+{
+	char text[96];
+	net_addr_format(to, text, sizeof(text));
+	uint8_t b[8];
+	for (int i = 0; i < 8; i++) b[i] = (uint8_t)((uint64_t)bucket >> 8 * i);
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, s->cookie_key, sizeof(s->cookie_key), NET_NONCE_SIZE);
+	crypto_generichash_update(&st, b, sizeof(b));
+	crypto_generichash_update(&st, (const uint8_t *)text, strlen(text));
+	crypto_generichash_final(&st, cookie, NET_NONCE_SIZE);
+}
+
+static int64_t bucket_of(int64_t now) { return now / (NET_COOKIE_MS * 1000); }
+
+void net_sender_cookie(const struct net_sender *s, const struct net_addr *to, uint8_t cookie[NET_NONCE_SIZE])
+{
+	cookie_at(s, to, bucket_of(now_us(s)), cookie);
+}
+
+static void send_challenge(struct net_sender *s, const struct net_addr *to, int64_t now)
+{
+	struct net_handshake hs = {0};
+	cookie_at(s, to, bucket_of(now), hs.cookie);
+	uint8_t body[NET_HANDSHAKE_BODY];
+	send_body(s, NET_CHALLENGE, body, net_handshake_write(&hs, body, sizeof(body)), to);
+	s->stats.challenges++;
 }
 
 enum cv_result net_sender_create(const struct net_sender_desc *desc, struct net_sender **out)
@@ -71,7 +110,13 @@ enum cv_result net_sender_create(const struct net_sender_desc *desc, struct net_
 	s->desc = *desc;
 	s->sock.fd = -1;
 	enum cv_result r = net_key_derive(desc->secret, desc->secret_size, desc->meeting, s->key);
-	s->announce = (struct net_announce){.avatar = desc->avatar, .latent = desc->latent};
+	if (r == CV_OK) {
+		randombytes_buf(s->cookie_key, sizeof(s->cookie_key));
+		crypto_sign_keypair(s->sign_public, s->sign_secret);
+		memcpy(s->announce.sign_key, s->sign_public, NET_SIGN_KEY_SIZE);
+	}
+	s->announce.avatar = desc->avatar;
+	s->announce.latent = desc->latent;
 	memcpy(s->announce.avatar_hash, desc->avatar_hash, SESSION_HASH_SIZE);
 	snprintf(s->announce.name, sizeof(s->announce.name), "%s", desc->name ? desc->name : "");
 	snprintf(s->announce.avatar_file, sizeof(s->announce.avatar_file), "%s", desc->avatar_file ? desc->avatar_file : "");
@@ -82,9 +127,9 @@ enum cv_result net_sender_create(const struct net_sender_desc *desc, struct net_
 		            "(control characters, an absolute path or '..')", s->announce.name, s->announce.avatar_file);
 	int family = AF_INET;
 	for (size_t i = 0; r == CV_OK && i < desc->peer_count; i++) {
-		r = net_addr_parse(desc->peers[i], &s->dest[i].addr);
-		if (r == CV_OK && s->dest[i].addr.ss.ss_family == AF_INET6) family = AF_INET6;
-		s->dest_count++;
+		r = net_addr_parse(desc->peers[i], &s->peers[i]);
+		if (r == CV_OK && s->peers[i].ss.ss_family == AF_INET6) family = AF_INET6;
+		s->peer_count++;
 	}
 	if (r == CV_OK) {
 		struct net_addr bind;
@@ -98,8 +143,7 @@ enum cv_result net_sender_create(const struct net_sender_desc *desc, struct net_
 		return r;
 	}
 	s->epoch = net_new_epoch();
-	send_announce(s, NULL);
-	s->next_announce_us = now_us(s) + NET_ANNOUNCE_MS * 1000;
+	s->next_announce_us = s->next_probe_us = now_us(s); /* the first poll challenges the peers */
 	*out = s;
 	return CV_OK;
 }
@@ -115,6 +159,8 @@ void net_sender_destroy(struct net_sender **sp)
 	}
 	net_socket_close(&s->sock);
 	sodium_memzero(s->key, sizeof(s->key));
+	sodium_memzero(s->sign_secret, sizeof(s->sign_secret));
+	sodium_memzero(s->cookie_key, sizeof(s->cookie_key));
 	free(s);
 	*sp = NULL;
 }
@@ -137,30 +183,94 @@ enum cv_result net_sender_send(struct net_sender *s, const void *packet, size_t 
 	return CV_OK;
 }
 
-static struct net_replay *replay_of(struct net_sender *s, uint32_t id)
-{
-	for (uint32_t i = 0; i < s->replay_count; i++)
-		if (s->replay_id[i] == id) return &s->replay[i];
-	/* Full: reuse a slot round-robin (an old receiver's window is forgotten; its replays could repeat a key frame
-	 * request or a HELLO, both harmless). */
-	uint32_t i = s->replay_count < NET_MAX_DESTINATIONS ? s->replay_count++ : (uint32_t)(s->stats.hellos % NET_MAX_DESTINATIONS);
-	s->replay_id[i] = id;
-	memset(&s->replay[i], 0, sizeof(s->replay[i]));
-	return &s->replay[i];
-}
-
-static void add_subscriber(struct net_sender *s, const struct net_addr *from, int64_t now)
+static struct destination *find_destination(struct net_sender *s, const struct net_addr *a)
 {
 	for (uint32_t i = 0; i < s->dest_count; i++)
-		if (net_addr_equal(&s->dest[i].addr, from)) {
-			if (s->dest[i].last_hello_us) s->dest[i].last_hello_us = now;
+		if (net_addr_equal(&s->dest[i].addr, a)) return &s->dest[i];
+	return NULL;
+}
+
+/* A CONSENT: the address holds the key and received our challenge (this bucket's or the last one's). */
+static void on_consent(struct net_sender *s, const struct net_header *h, const struct net_handshake *hs,
+                       const struct net_addr *from, int64_t now)
+{
+	uint8_t want[NET_NONCE_SIZE], before[NET_NONCE_SIZE];
+	cookie_at(s, from, bucket_of(now), want);
+	cookie_at(s, from, bucket_of(now) - 1, before);
+	if (sodium_memcmp(hs->cookie, want, NET_NONCE_SIZE) && sodium_memcmp(hs->cookie, before, NET_NONCE_SIZE)) {
+		s->stats.refused++;
+		return;
+	}
+	struct destination *d = find_destination(s, from);
+	bool fresh = !d;
+	if (fresh) {
+		if (s->dest_count == NET_MAX_DESTINATIONS) {
+			s->stats.refused++; /* a slot frees when a destination's consent expires; none is taken over */
 			return;
 		}
-	if (s->dest_count == NET_MAX_DESTINATIONS) return;
-	s->dest[s->dest_count++] = (struct destination){.addr = *from, .last_hello_us = now};
-	/* A new receiver: it needs to know us and a key frame to start from. */
-	send_announce(s, from);
-	s->key_requested = true;
+		d = &s->dest[s->dest_count++];
+		memset(d, 0, sizeof(*d));
+		d->addr = *from;
+	}
+	enum net_replay_verdict v = net_replay_check(&d->replay, h->epoch, h->sequence);
+	if (v == NET_REPLAY_DUPLICATE || v == NET_REPLAY_OLD) {
+		s->stats.rejected++;
+		return;
+	}
+	/* A receiver restarted at the same address (a new id or run) needs us announced and a key frame, too. */
+	fresh |= d->receiver != h->sender || v == NET_REPLAY_NEW_EPOCH;
+	d->receiver = h->sender;
+	d->consent_us = now;
+	memcpy(d->nonce, hs->nonce, NET_NONCE_SIZE);
+	s->stats.consents++;
+	if (fresh) {
+		/* A new receiver: it needs to know us and a key frame to start from. */
+		send_announce(s, d);
+		s->key_requested = true;
+	}
+}
+
+static void input_at(struct net_sender *s, const uint8_t *datagram, size_t size, const struct net_addr *from,
+                     int64_t now)
+{
+	struct net_header h;
+	size_t body_size;
+	uint8_t body[NET_DATAGRAM_MAX];
+	if (net_open(s->key, datagram, size, &h, body, &body_size) != CV_OK || h.sender == s->desc.participant) {
+		s->stats.rejected++;
+		return;
+	}
+	struct net_handshake hs;
+	struct net_key_request k;
+	if (h.type == NET_HELLO && net_handshake_parse(body, body_size, &hs) == CV_OK) {
+		/* No state, and a reply no larger than the HELLO: a replayed one from anywhere gains nothing; an old one
+		 * (a receiver long gone) gets no reply at all. */
+		int64_t skew = net_hello_time(&hs) - net_realtime_us() / 1000;
+		if (skew < -NET_HELLO_WINDOW_MS || skew > NET_HELLO_WINDOW_MS) {
+			s->stats.stale_hellos++;
+			return;
+		}
+		s->stats.hellos++;
+		send_challenge(s, from, now);
+	} else if (h.type == NET_CONSENT && net_handshake_parse(body, body_size, &hs) == CV_OK) {
+		on_consent(s, &h, &hs, from, now);
+	} else if (h.type == NET_KEY_REQUEST && net_key_request_parse(body, body_size, &k) == CV_OK) {
+		/* Only from a destination, in its window: a replayed request repeats nothing. */
+		struct destination *d = find_destination(s, from);
+		enum net_replay_verdict v = d && d->receiver == h.sender ? net_replay_check(&d->replay, h.epoch, h.sequence)
+		                                                          : NET_REPLAY_OLD;
+		if (v == NET_REPLAY_DUPLICATE || v == NET_REPLAY_OLD) s->stats.rejected++;
+		else if (k.participant == s->desc.participant) {
+			s->stats.key_requests++;
+			s->key_requested = true;
+		}
+	}
+	/* Announces, frames and challenges of other members (a mesh) are not ours to handle. */
+}
+
+void net_sender_input(struct net_sender *s, const uint8_t *datagram, size_t size, const struct net_addr *from)
+{
+	input_at(s, datagram, size, from, now_us(s));
 }
 
 enum cv_result net_sender_poll(struct net_sender *s, bool *key_requested)
@@ -172,37 +282,21 @@ enum cv_result net_sender_poll(struct net_sender *s, bool *key_requested)
 		struct net_addr from;
 		CV_TRY(net_socket_recv(&s->sock, in, sizeof(in), &n, &from, NULL));
 		if (!n) break;
-		struct net_header h;
-		size_t body_size;
-		if (net_open(s->key, in, n, &h, in + NET_HEADER_SIZE, &body_size) != CV_OK || h.sender == s->desc.participant) {
-			s->stats.rejected++;
-			continue;
-		}
-		enum net_replay_verdict v = net_replay_check(replay_of(s, h.sender), h.epoch, h.sequence);
-		if (v == NET_REPLAY_DUPLICATE || v == NET_REPLAY_OLD) {
-			s->stats.rejected++;
-			continue;
-		}
-		struct net_key_request k;
-		if (h.type == NET_HELLO && body_size == 0) {
-			s->stats.hellos++;
-			add_subscriber(s, &from, now);
-		} else if (h.type == NET_KEY_REQUEST && net_key_request_parse(in + NET_HEADER_SIZE, body_size, &k) == CV_OK) {
-			if (k.participant == s->desc.participant) {
-				s->stats.key_requests++;
-				s->key_requested = true;
-			}
-		}
-		/* Announces and frames of other members (a mesh) are not ours to handle. */
+		input_at(s, in, n, &from, now);
 	}
-	/* Receivers that stopped saying HELLO have gone. */
+	/* Destinations that stopped answering have gone (or never were where they said). */
 	for (uint32_t i = 0; i < s->dest_count;)
-		if (s->dest[i].last_hello_us && now - s->dest[i].last_hello_us > SUBSCRIBER_TIMEOUT_US)
-			s->dest[i] = s->dest[--s->dest_count];
-		else
-			i++;
+		if (now - s->dest[i].consent_us > NET_CONSENT_MS * 1000) s->dest[i] = s->dest[--s->dest_count];
+		else i++;
+	if (now >= s->next_probe_us) {
+		/* Configured peers learn of us this way; destinations renew their consent by answering. */
+		for (uint32_t i = 0; i < s->dest_count; i++) send_challenge(s, &s->dest[i].addr, now);
+		for (uint32_t i = 0; i < s->peer_count; i++)
+			if (!find_destination(s, &s->peers[i])) send_challenge(s, &s->peers[i], now);
+		s->next_probe_us = now + NET_HELLO_MS * 1000;
+	}
 	if (now >= s->next_announce_us) {
-		send_announce(s, NULL);
+		for (uint32_t i = 0; i < s->dest_count; i++) send_announce(s, &s->dest[i]);
 		s->next_announce_us = now + NET_ANNOUNCE_MS * 1000;
 	}
 	if (key_requested) *key_requested = s->key_requested;

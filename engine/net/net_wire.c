@@ -28,9 +28,12 @@ size_t net_announce_write(const struct net_announce *a, uint8_t *out, size_t cap
 {
 	size_t name = strlen(a->name), file = strlen(a->avatar_file);
 	if (name > SESSION_MAX_NAME || file > SESSION_MAX_PATH) return 0;
-	size_t need = 8 + SESSION_HASH_SIZE + 1 + name + 2 + file;
+	size_t need = NET_NONCE_SIZE + NET_SIGN_KEY_SIZE + 8 + SESSION_HASH_SIZE + 1 + name + 2 + file;
 	if (need > capacity) return 0;
 	uint8_t *p = out;
+	memcpy(p, a->nonce, NET_NONCE_SIZE);
+	memcpy(p + NET_NONCE_SIZE, a->sign_key, NET_SIGN_KEY_SIZE);
+	p += NET_NONCE_SIZE + NET_SIGN_KEY_SIZE;
 	put32(p, a->avatar);
 	put32(p + 4, a->latent);
 	memcpy(p + 8, a->avatar_hash, SESSION_HASH_SIZE);
@@ -69,7 +72,11 @@ static bool safe_path(const char *p)
 enum cv_result net_announce_parse(const uint8_t *body, size_t size, struct net_announce *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (size < 8 + SESSION_HASH_SIZE + 1 + 2) return CV_ERROR_FORMAT;
+	if (size < NET_NONCE_SIZE + NET_SIGN_KEY_SIZE + 8 + SESSION_HASH_SIZE + 1 + 2) return CV_ERROR_FORMAT;
+	memcpy(out->nonce, body, NET_NONCE_SIZE);
+	memcpy(out->sign_key, body + NET_NONCE_SIZE, NET_SIGN_KEY_SIZE);
+	body += NET_NONCE_SIZE + NET_SIGN_KEY_SIZE;
+	size -= NET_NONCE_SIZE + NET_SIGN_KEY_SIZE;
 	out->avatar = get32(body);
 	out->latent = get32(body + 4);
 	if (out->latent < 1 || out->latent > CODEC_MAX_LATENT) return CV_ERROR_FORMAT;
@@ -134,5 +141,24 @@ enum cv_result net_key_request_parse(const uint8_t *body, size_t size, struct ne
 	if (size != 8) return CV_ERROR_FORMAT;
 	out->participant = get32(body);
 	out->next_frame = get32(body + 4);
+	return CV_OK;
+}
+
+void net_hello_stamp(struct net_handshake *h, int64_t unix_ms) { put64(h->cookie, (uint64_t)unix_ms); }
+int64_t net_hello_time(const struct net_handshake *h) { return (int64_t)get64(h->cookie); }
+
+size_t net_handshake_write(const struct net_handshake *h, uint8_t *out, size_t capacity)
+{
+	if (capacity < NET_HANDSHAKE_BODY) return 0;
+	memcpy(out, h->cookie, NET_NONCE_SIZE);
+	memcpy(out + NET_NONCE_SIZE, h->nonce, NET_NONCE_SIZE);
+	return NET_HANDSHAKE_BODY;
+}
+
+enum cv_result net_handshake_parse(const uint8_t *body, size_t size, struct net_handshake *out)
+{
+	if (size != NET_HANDSHAKE_BODY) return CV_ERROR_FORMAT;
+	memcpy(out->cookie, body, NET_NONCE_SIZE);
+	memcpy(out->nonce, body + NET_NONCE_SIZE, NET_NONCE_SIZE);
 	return CV_OK;
 }

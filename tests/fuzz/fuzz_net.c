@@ -1,21 +1,29 @@
-/* libFuzzer entry point for the network receiver (engine/net): any datagrams, from anyone, must be dropped and
- * counted or decoded, never crash, leak, read outside a buffer, or hold more memory than the receiver's bounds.
+/* libFuzzer entry point for the network receiver and sender (engine/net): any datagrams, from anyone, must be
+ * dropped and counted or decoded (or answered), never crash, leak, read outside a buffer, or hold more memory than
+ * the receiver's bounds. Every datagram goes to a receiver and to a sender (on a loopback socket; its answers go
+ * to 127.0.0.1:9, the discard port).
  *   clang -fsanitize=fuzzer,address,undefined ... tests/fuzz/fuzz_net.c
  *   ./fuzz_net tests/fuzz/corpus/net
  * Without libFuzzer, tests/fuzz/fuzz_main.c replays files through the same function.
  *
  * Most random bytes fail authentication, so the input has two modes (the low bit of its first byte):
  *   raw     datagrams, each a u16 little-endian length and its bytes, straight to the receiver;
- *   sealed  records [type][sender 0-3][sequence step][epoch][u16 length][body], sealed here with the meeting key,
- *           so the fuzzer reaches announces, fragments, reassembly, the jitter buffer and the codec behind them.
+ *   sealed  records [type][flags][sequence step][epoch][u16 length][body], sealed here with the meeting key and
+ *           (ANNOUNCE, LEAVE, FRAME) signed with the sender's Ed25519 key, so the fuzzer reaches announces,
+ *           challenges, fragments, reassembly, the jitter buffer and the codec behind them. Flags: bits 0-1 the
+ *           sender (ids 1-4, each with a fixed key pair), bit 2 signed with the next sender's key instead (a
+ *           forgery), bit 3 the announce as it is (else its nonce becomes the receiver's and its key the
+ *           sender's, as a real sender's would be).
  * The receiver's clock advances 10 ms per datagram and it updates after each, so frames are released, lost,
  * concealed and timed out. Announces with latent 16 resolve to a made-up avatar (mean 0, std 1).
  *
  * The seeds in tests/fuzz/corpus/net/ are written by this file built with -DFUZZ_NET_WRITE_CORPUS:
  *   cc -DFUZZ_NET_WRITE_CORPUS -D_DEFAULT_SOURCE -Iengine tests/fuzz/fuzz_net.c engine/net/net_receiver.c \
- *      engine/net/net_crypto.c engine/net/net_wire.c engine/net/net_socket.c engine/codec/codec.c \
+ *      engine/net/net_sender.c engine/net/net_crypto.c engine/net/net_wire.c engine/net/net_socket.c \
+ *      engine/codec/codec.c \
  *      engine/codec/codec_synth.c engine/core/core.c -lsodium -lm -o write_corpus && ./write_corpus tests/fuzz/corpus/net
  */
+#include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +60,17 @@ static enum cv_result fuzz_resolve(void *user, const struct net_announce *a, str
 	return CV_OK;
 }
 
+/* Fixed key pairs, so the corpus writer and the fuzzer agree. */
+static uint8_t sign_public[4][NET_SIGN_KEY_SIZE], sign_secret[4][64];
+static void fuzz_keys(void)
+{
+	for (int i = 0; i < 4; i++) {
+		uint8_t seed[32];
+		memset(seed, 0x40 + i, sizeof(seed));
+		crypto_sign_seed_keypair(sign_public[i], sign_secret[i], seed);
+	}
+}
+
 static void touch(struct net_receiver *r)
 {
 	uint32_t count;
@@ -74,23 +93,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1) return 0;
 	static uint8_t key[NET_KEY_SIZE];
 	static int keyed;
-	if (!keyed) keyed = net_key_derive(fuzz_secret, sizeof(fuzz_secret) - 1, "fuzz", key) == CV_OK;
+	if (!keyed) {
+		keyed = net_key_derive(fuzz_secret, sizeof(fuzz_secret) - 1, "fuzz", key) == CV_OK;
+		fuzz_keys();
+	}
 	fuzz_now = 1000000;
 	struct net_receiver_desc d = {.meeting = "fuzz", .secret = fuzz_secret, .secret_size = sizeof(fuzz_secret) - 1,
 	                              .id = 0x80000001u, .resolve_avatar = fuzz_resolve, .clock_us = fuzz_clock};
 	struct net_receiver *r = NULL;
 	if (net_receiver_create(&d, &r) != CV_OK) return 0;
+	struct net_sender_desc sd = {.meeting = "fuzz", .secret = fuzz_secret, .secret_size = sizeof(fuzz_secret) - 1,
+	                             .listen = "127.0.0.1:0", .participant = 100, .name = "fuzz",
+	                             .avatar_file = "fuzz.cavatar", .avatar = 2, .latent = FUZZ_LATENT,
+	                             .clock_us = fuzz_clock};
+	struct net_sender *s = NULL;
+	if (net_sender_create(&sd, &s) != CV_OK) {
+		net_receiver_destroy(&r);
+		return 0;
+	}
 	struct net_addr from;
 	net_addr_parse("127.0.0.1:9", &from);
 	bool sealed = data[0] & 1;
 	uint64_t sequence[4] = {0};
-	uint8_t dg[NET_DATAGRAM_MAX + 1];
+	uint8_t dg[NET_DATAGRAM_MAX + 1], body[NET_DATAGRAM_MAX + 1];
 	for (size_t at = 1; at + 2 <= size;) {
 		if (!sealed) {
 			size_t n = (size_t)(data[at] | data[at + 1] << 8);
 			at += 2;
 			if (n > size - at) n = size - at;
 			net_receiver_input(r, data + at, n, &from);
+			net_sender_input(s, data + at, n, &from);
 			at += n;
 		} else {
 			if (size - at < 6) break;
@@ -98,20 +130,43 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			size_t n = (size_t)(h[4] | h[5] << 8);
 			at += 6;
 			if (n > size - at) n = size - at;
-			uint32_t who = h[1] & 3;
+			uint32_t who = h[1] & 3, signer = h[1] & 4 ? (who + 1) & 3 : who;
 			sequence[who] += h[2];
 			struct net_header hd = {.type = h[0], .sender = 1 + who, .epoch = h[3], .sequence = sequence[who]};
-			size_t m = net_seal(key, &hd, data + at, n, dg, sizeof(dg));
-			if (m) net_receiver_input(r, dg, m, &from);
+			if (n > sizeof(body)) n = sizeof(body);
+			memcpy(body, data + at, n);
+			if (h[0] == NET_ANNOUNCE && !(h[1] & 8) && n >= NET_NONCE_SIZE + NET_SIGN_KEY_SIZE) {
+				net_receiver_nonce(r, body);
+				memcpy(body + NET_NONCE_SIZE, sign_public[who], NET_SIGN_KEY_SIZE);
+			}
+			if (h[0] == NET_CONSENT && !(h[1] & 8) && n >= NET_NONCE_SIZE) net_sender_cookie(s, &from, body);
+			if (h[0] == NET_HELLO && !(h[1] & 8) && n >= 8) {
+				struct net_handshake hs = {0};
+				net_hello_stamp(&hs, net_realtime_us() / 1000);
+				memcpy(body, hs.cookie, 8);
+			}
+			size_t m = net_seal(key, &hd, body, n, dg, sizeof(dg));
+			if (m && net_signed_type(h[0])) m = net_sign(sign_secret[signer], dg, m, sizeof(dg));
+			if (m) {
+				net_receiver_input(r, dg, m, &from);
+				net_sender_input(s, dg, m, &from);
+			}
+			if (h[0] == NET_FRAME && n) net_sender_send(s, body, n, -1);
 			at += n;
 		}
 		fuzz_now += 10000;
 		net_receiver_update(r);
+		net_sender_poll(s, NULL);
 		touch(r);
 	}
-	fuzz_now += 20000000; /* everyone times out, everything is released */
+	fuzz_now += 20000000; /* everyone times out, everything is released, consent expires */
 	net_receiver_update(r);
+	net_sender_poll(s, NULL);
 	touch(r);
+	struct net_sender_stats st;
+	net_sender_stats(s, &st);
+	if (st.destinations) __builtin_trap();
+	net_sender_destroy(&s);
 	net_receiver_destroy(&r);
 	return 0;
 }
@@ -143,7 +198,7 @@ static void save(const char *dir, const char *name)
 
 static size_t announce(uint8_t *body, uint32_t latent)
 {
-	struct net_announce a = {.avatar = 2, .latent = latent};
+	struct net_announce a = {.avatar = 2, .latent = latent}; /* nonce and key: filled in by the fuzzer */
 	strcpy(a.name, "Fuzz");
 	strcpy(a.avatar_file, "fuzz.cavatar");
 	return net_announce_write(&a, body, NET_DATAGRAM_MAX);
@@ -217,12 +272,42 @@ int main(int argc, char **argv)
 	record(NET_HELLO, 1, 1, 1, body, 0);
 	record(NET_ANNOUNCE, 2, 1, 1, body, announce(body, 64));
 	save(argv[1], "control.bin");
+	/* The handshake: a challenge (answered), a HELLO and a CONSENT (for senders), a short challenge. */
+	out[used++] = 1;
+	struct net_handshake hs = {0};
+	memset(hs.cookie, 0x5a, sizeof(hs.cookie));
+	record(NET_CHALLENGE, 0, 1, 1, body, net_handshake_write(&hs, body, sizeof(body)));
+	record(NET_HELLO, 1, 1, 1, body, net_handshake_write(&hs, body, sizeof(body)));
+	record(NET_HELLO, 1 | 8, 1, 1, body, net_handshake_write(&hs, body, sizeof(body))); /* sent long ago */
+	record(NET_CONSENT, 2, 1, 1, body, net_handshake_write(&hs, body, sizeof(body)));
+	record(NET_CHALLENGE, 3, 1, 1, body, 7);
+	record(NET_CONSENT, 1, 1, 1, body, net_handshake_write(&hs, body, sizeof(body))); /* the sender's cookie */
+	record(NET_CONSENT, 1 | 8, 0, 1, body, net_handshake_write(&hs, body, sizeof(body))); /* a replay */
+	uint8_t kr2[8];
+	record(NET_KEY_REQUEST, 1, 1, 1, kr2, net_key_request_write(&(struct net_key_request){100, 5}, kr2, sizeof(kr2)));
+	record(NET_FRAME, 0, 1, 1, body, 40); /* sent on by the sender to its new destination */
+	save(argv[1], "handshake.bin");
+	/* Forgeries: a stream, then frames and an announce of a new epoch signed with another member's key, and a
+	 * stale announce (a nonce not the receiver's). */
+	out[used++] = 1;
+	stream(0, 6, 99, 99, false);
+	record(NET_ANNOUNCE, 0 | 4, 1, 2, body, announce(body, FUZZ_LATENT));
+	record(NET_ANNOUNCE, 1 | 8, 1, 1, body, announce(body, FUZZ_LATENT));
+	stream(2, 4, 99, 99, false);
+	uint8_t frame_body[NET_DATAGRAM_MAX];
+	struct net_fragment ff = {.sender_us = 3000000, .frame = 0x7fffff00u, .count = 1, .packet_size = 3,
+	                          .data = (const uint8_t *)"abc", .size = 3};
+	record(NET_FRAME, 2 | 4, 1, 1, frame_body, net_fragment_write(&ff, frame_body, sizeof(frame_body)));
+	record(NET_LEAVE, 2 | 4, 1, 1, body, 0);
+	save(argv[1], "forgeries.bin");
 	/* Raw mode: a sealed announce as a datagram, then garbage. */
 	out[used++] = 0;
 	uint8_t key[NET_KEY_SIZE], dg[NET_DATAGRAM_MAX];
 	net_key_derive(fuzz_secret, sizeof(fuzz_secret) - 1, "fuzz", key);
 	struct net_header h = {.type = NET_ANNOUNCE, .sender = 1, .epoch = 1, .sequence = 0};
-	size_t n = net_seal(key, &h, body, announce(body, FUZZ_LATENT), dg, sizeof(dg));
+	fuzz_keys();
+	size_t n = net_sign(sign_secret[0], dg, net_seal(key, &h, body, announce(body, FUZZ_LATENT), dg, sizeof(dg)),
+	                    sizeof(dg));
 	out[used++] = (uint8_t)n;
 	out[used++] = (uint8_t)(n >> 8);
 	memcpy(out + used, dg, n);
