@@ -7,15 +7,15 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
-import dam_reference as dr  # noqa: E402
+from cavrpy import dam  # noqa: E402
 
 QUADRANTS = {"top_left": (0.8, 0.1, 0.1), "top_right": (0.1, 0.7, 0.2),
              "bottom_left": (0.15, 0.2, 0.85), "bottom_right": (0.95, 0.95, 0.9)}
 
 
 def main(out):
-    spec = dr.DamSpec(latent=8, texture=32, vertices=4, init_size=2, channels=[8, 8, 4, 4, 3], view=True)
-    model, _ = dr.build_random_decoder(spec, 5)
+    spec = dam.DamSpec(latent=8, texture=32, vertices=4, init_size=2, channels=[8, 8, 4, 4, 3], view=True)
+    model, _ = dam.build_random_decoder(spec, 5)
     t = spec.texture
     tex = np.zeros((t, t, 3))
     h = t // 2
@@ -30,7 +30,7 @@ def main(out):
         "tri_vertex": np.array([[0, 3, 2], [0, 2, 1]], dtype=np.int32),  # counter-clockwise seen from +z
         "tri_uv": np.array([[0, 3, 2], [0, 2, 1]], dtype=np.int32),
     }
-    dr.write_cavatar(out, spec, model.folded(), mesh, tex, 0.0, "F32", "card")
+    dam.write_cavatar(out, spec, model.folded(), mesh, tex, 0.0, "F32", "card")
 
 
 if __name__ == "__main__":

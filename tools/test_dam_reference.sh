@@ -70,6 +70,8 @@ tool, work = sys.argv[1], sys.argv[2]
 sys.dont_write_bytecode = True  # no __pycache__ beside the tool
 sys.path.insert(0, os.path.dirname(tool))
 import dam_reference as d
+from cavrpy import dam, multiface, png
+from cavrpy import safetensors as st
 
 npass = nfail = 0
 SMALL = ["--latent", "16", "--texture", "32", "--vertices", "50", "--init-size", "2",
@@ -136,7 +138,7 @@ try:
                 result("deterministic: %s byte-identical" % f, x.read() == y.read())
 
     # -- file layout of a .cavatar
-    tensors, dtypes, md = d.read_safetensors(W("a.cavatar"))
+    tensors, dtypes, md = st.read(W("a.cavatar"))
     with open(W("a.cavatar"), "rb") as f:
         (hlen,) = struct.unpack("<Q", f.read(8))
         header = json.loads(f.read(hlen))
@@ -156,11 +158,11 @@ try:
     spans = sorted(tuple(v["data_offsets"]) for k, v in header.items() if k != "__metadata__")
     result("tensor data contiguous, element-aligned",
            spans[0][0] == 0 and all(a[1] == b[0] for a, b in zip(spans, spans[1:])) and all(
-               v["data_offsets"][0] % d.ST_ITEMSIZE[v["dtype"]] == 0 for k, v in header.items() if k != "__metadata__"))
+               v["data_offsets"][0] % st.ST_ITEMSIZE[v["dtype"]] == 0 for k, v in header.items() if k != "__metadata__"))
     nz = all(np.count_nonzero(tensors[k]) == tensors[k].size and tensors[k].std() > 0.01
              for k in tensors if k.endswith("bias"))
     result("biases and untied biases are random nonzero", nz)
-    ref, _, rmd = d.read_safetensors(W("a_ref.safetensors"))
+    ref, _, rmd = st.read(W("a_ref.safetensors"))
     result("reference tensors and metadata",
            list(ref["vertices"].shape) == [3, 50, 3] and list(ref["textures"].shape) == [3, 32, 32, 3]
            and list(ref["codes"].shape) == [3, 16] and list(ref["views"].shape) == [3, 3]
@@ -171,8 +173,8 @@ try:
 
     # -- the weight norm folding itself: W * g / ||W||_F with g on the output-channel dim
     torch.manual_seed(0)
-    spec = d.DamSpec(4, 8, 5, 2, [4, 6, 3])
-    m, _ = d.build_random_decoder(spec, 5)
+    spec = dam.DamSpec(4, 8, 5, 2, [4, 6, 3])
+    m, _ = dam.build_random_decoder(spec, 5)
     fo = m.folded()
     w, g = m.up[0].weight.double(), m.up[0].g.double()
     byhand = np.einsum("iokl,o->iokl", w.detach().numpy(), g.detach().numpy()) / np.sqrt((w.detach().numpy() ** 2).sum())
@@ -186,14 +188,14 @@ try:
         base = W(dt)
         if check("make --dtype %s" % dt, ["make", "--out", base + ".cavatar", "--ref", base + "_ref.safetensors",
                                           "--dtype", dt] + SMALL):
-            _, dts, _ = d.read_safetensors(base + ".cavatar")
+            _, dts, _ = st.read(base + ".cavatar")
             want = {"f16": "F16", "bf16": "BF16"}[dt]
             result("%s: dec.* stored as %s, mesh/tex F32, triangles I32" % (dt, want),
                    all(v == want for k, v in dts.items() if k.startswith("dec."))
                    and all(v == "F32" for k, v in dts.items() if k.startswith(("tex.", "code.")) or k in (
                        "mesh.vert_mean", "mesh.vert_std", "mesh.uv"))
                    and dts["mesh.tri_vertex"] == "I32" and dts["mesh.tri_uv"] == "I32", dts)
-            _, _, m2 = d.read_safetensors(base + "_ref.safetensors")
+            _, _, m2 = st.read(base + "_ref.safetensors")
             result("%s: reference metadata weights_dtype=%s" % (dt, dt), m2.get("weights_dtype") == dt, m2)
             if check("%s: reference from file" % dt, ["reference", "--avatar", base + ".cavatar", "--codes-from",
                                                       base + "_ref.safetensors", "--out", base + "_re.safetensors"]):
@@ -204,7 +206,7 @@ try:
 
     # -- not view conditioned
     if check("make --no-view", ["make", "--out", W("nv.cavatar"), "--ref", W("nv_ref.safetensors"), "--no-view"] + SMALL):
-        t2, _, m2 = d.read_safetensors(W("nv.cavatar"))
+        t2, _, m2 = st.read(W("nv.cavatar"))
         result("no-view: no view_fc, texture_fc input 256, view_conditioned=false",
                "dec.view_fc.weight" not in t2 and t2["dec.texture_fc.weight"].shape[1] == 256
                and m2["view_conditioned"] == "false")
@@ -213,7 +215,7 @@ try:
             same_outputs("no-view: matches (rtol 1e-6)", W("nv_re.safetensors"), W("nv_ref.safetensors"), 1e-6)
 
     # -- converted mesh: OBJ indices, v flipped, metres
-    t3, _, m3 = d.read_safetensors(W("mf.cavatar"))
+    t3, _, m3 = st.read(W("mf.cavatar"))
     vs, vts, fvs = [], [], []
     for line in open(W("mf", "mesh.obj")):
         p = line.split()
@@ -236,10 +238,10 @@ try:
     result("convert: vert_mean and vert_std in metres",
            np.abs(t3["mesh.vert_mean"] - vm * 0.001).max() < 1e-7
            and abs(t3["mesh.vert_std"][0] - np.sqrt(vvar) * 0.001) < 1e-9)
-    png = d.read_png(W("mf", "tex_mean.png"))
+    tex_png = png.read(W("mf", "tex_mean.png"))
     tvar = float(open(W("mf", "tex_var.txt")).read())
     result("convert: tex.mean = PNG / 255 in image row order, tex.std = sqrt(var) / 255",
-           np.abs(t3["tex.mean"] - png / 255.0).max() < 1e-6 and abs(t3["tex.std"][0] - np.sqrt(tvar) / 255) < 1e-8)
+           np.abs(t3["tex.mean"] - tex_png / 255.0).max() < 1e-6 and abs(t3["tex.std"][0] - np.sqrt(tvar) / 255) < 1e-8)
     result("convert: no code statistics (checkpoint has none)", "code.mean" not in t3)
 
     # -- converted f16
@@ -259,7 +261,7 @@ try:
                and any(k.startswith("module.cc.") for k in sd["state_dict"])
                and "module.dec.texture_decoder.upsample.1.conv2.bias" in sd["state_dict"])
         if check("convert mf2", mf_convert("mf2", W("mf2.cavatar"), tex="tex_mean.npy")):
-            _, _, m4 = d.read_safetensors(W("mf2.cavatar"))
+            _, _, m4 = st.read(W("mf2.cavatar"))
             result("mf2: inferred S0=4, channels 8,32,16,16,3",
                    m4["dam.init_size"] == "4" and m4["dam.channels"] == "8,32,16,16,3", m4)
             if check("mf2: reference", ["reference", "--avatar", W("mf2.cavatar"), "--codes-from",
@@ -279,10 +281,10 @@ try:
             y.write(x.read())
     torch.save(non, W("non", "best_model.pth"))
     if check("convert 'non' variant", mf_convert("non", W("non.cavatar"))):
-        rt, _, _ = d.read_safetensors(W("mf", "reference.safetensors"))
-        mesh, tex = d.multiface_decode(non, rt["codes"].astype(np.float64), rt["views"].astype(np.float64))
-        spec, t5, _, _ = d.load_cavatar(W("non.cavatar"))
-        model = d.decoder_from_folded(spec, t5)
+        rt, _, _ = st.read(W("mf", "reference.safetensors"))
+        mesh, tex = multiface.multiface_decode(non, rt["codes"].astype(np.float64), rt["views"].astype(np.float64))
+        spec, t5, _, _ = dam.load_cavatar(W("non.cavatar"))
+        model = dam.decoder_from_folded(spec, t5)
         with torch.no_grad():
             _, tex2 = model(torch.tensor(rt["codes"], dtype=torch.float64), torch.tensor(rt["views"], dtype=torch.float64))
         err = float((tex2 - tex.flip(2)).abs().max())
@@ -326,26 +328,26 @@ try:
             (0, rgb[:, :, :1] * 257, 16, np.repeat(rgb[:, :, :1], 3, 2))):
         with open(W("t.png"), "wb") as f:
             f.write(png_encode(img, ctype, depth))
-        got = d.read_png(W("t.png"))
+        got = png.read(W("t.png"))
         ok = ok and got.shape == expect.shape and np.abs(got - expect).max() < 1e-3
     pal = rng.randint(0, 256, (7, 3))
     idx = rng.randint(0, 7, (5, 9, 1))
     with open(W("t.png"), "wb") as f:
         f.write(png_encode(idx, 3, 8, pal))
-    ok = ok and np.array_equal(d.read_png(W("t.png")), pal[idx[:, :, 0]].astype(np.float32))
+    ok = ok and np.array_equal(png.read(W("t.png")), pal[idx[:, :, 0]].astype(np.float32))
     img8 = rng.randint(0, 256, (6, 5, 3)).astype(np.uint8)
-    d.write_png_rgb8(W("t.png"), img8)
-    ok = ok and np.array_equal(d.read_png(W("t.png")), img8.astype(np.float32))
+    png.write_rgb8(W("t.png"), img8)
+    ok = ok and np.array_equal(png.read(W("t.png")), img8.astype(np.float32))
     result("PNG reader: filters 0-4, grey/RGB/RGBA/palette, 8/16-bit; writer round trip", ok)
 
     # -- tex_mean resize for a model smaller than the mean texture: 2x down = 2x2 box average
     img = rng.rand(8, 8, 3)
     box = img.reshape(4, 2, 4, 2, 3).mean(axis=(1, 3))
-    result("tex_mean bilinear 2x downsample = 2x2 average", np.abs(d.resize_bilinear(img, 4) - box).max() < 1e-12)
+    result("tex_mean bilinear 2x downsample = 2x2 average", np.abs(multiface.resize_bilinear(img, 4) - box).max() < 1e-12)
 
     # -- bf16 rounding is round-to-nearest-even
     x = np.array([1.0, 1.0 + 2**-8, 1.0 + 3 * 2**-8, -2.5, 3.14159], np.float32)
-    got = d.bf16_bits_to_f32(d.f32_to_bf16_bits(x))
+    got = st.bf16_bits_to_f32(st.f32_to_bf16_bits(x))
     result("bf16 rounding", np.array_equal(got, np.array([1.0, 1.0, 1.0 + 4 * 2**-8, -2.5, 3.140625], np.float32)), got)
 
     # -- clear errors

@@ -3,7 +3,7 @@
 
     /usr/bin/python3 tools/assets/gaussian.py --source assets/ana.cavatar --out assets/ana-gs.cavatar
 
-The source avatar is the teacher: its PyTorch decoder (tools/dam_reference.py) turns codes drawn from its own
+The source avatar is the teacher: its PyTorch decoder (cavrpy.dam) turns codes drawn from its own
 code statistics, seen from random frontal views, into meshes and view-dependent textures. G x G surface
 samples (area-stratified over the source's triangles, fixed barycentric coordinates, laid out in the grid by
 latitude rows and longitude columns around the head's origin) give per-texel targets: position, a flat disc
@@ -18,11 +18,12 @@ import os
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-import dam_reference as dr  # noqa: E402
-import gca_reference as gr  # noqa: E402
-from dam_reference import np, torch, F  # noqa: E402
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import toolpath  # noqa: F401  (tools/ on the import path, for cavrpy)
+from cavrpy import dam, gca, tool
 
 
 def surface_samples(pos, tris, n, seed):
@@ -59,8 +60,8 @@ class Targets:
     """Per-sample targets decoded by the source avatar for a batch of codes and views."""
 
     def __init__(self, source, G, seed):
-        self.spec, self.t, _, _ = dr.load_cavatar(source)
-        self.model = dr.decoder_from_folded(self.spec, self.t, torch.float32)
+        self.spec, self.t, _, _ = dam.load_cavatar(source)
+        self.model = dam.decoder_from_folded(self.spec, self.t, torch.float32)
         self.vert_mean = torch.from_numpy(self.t["mesh.vert_mean"].astype(np.float32))
         self.vert_std = float(self.t["mesh.vert_std"][0])
         self.tex_mean = torch.from_numpy(self.t["tex.mean"].astype(np.float32)).permute(2, 0, 1)
@@ -95,11 +96,11 @@ class Targets:
 
 
 def decode_gca(spec, w, codes, views, template, offset_scale):
-    """gca_reference.decode with trainable tensors; -> position, opacity, rotation, scale, colour."""
+    """cavrpy.gca.decode with trainable tensors; -> position, opacity, rotation, scale, colour."""
     t = dict(w)
     t["gaussian.template"] = template
     t["gaussian.offset_scale"] = torch.tensor([offset_scale])
-    out = gr.decode(spec, t, codes, views)
+    out = gca.decode(spec, t, codes, views)
     return out[..., 0:3], out[..., 3], out[..., 4:8], out[..., 8:11], out[..., 11:14]
 
 
@@ -127,12 +128,12 @@ def main(argv=None):
     init, n_up = 4, int(round(math.log2(a.grid / 4)))
     if init << n_up != G:
         raise SystemExit("gaussian: --grid must be 4 * 2^k")
-    geometry = [32, 32, 32, 16, 16, 16, 16, 16][:n_up] + [gr.GEOMETRY]
-    colour = [32, 32, 16, 16, 8, 8, 8, 8][:n_up] + [gr.COLOUR]
-    spec = gr.GcaSpec(64, G, init, geometry, colour, view=True)
+    geometry = [32, 32, 32, 16, 16, 16, 16, 16][:n_up] + [gca.GEOMETRY]
+    colour = [32, 32, 16, 16, 8, 8, 8, 8][:n_up] + [gca.COLOUR]
+    spec = gca.GcaSpec(64, G, init, geometry, colour, view=True)
     tg = Targets(a.source, G, a.seed)
     if tg.spec.latent != spec.latent:
-        spec = gr.GcaSpec(tg.spec.latent, G, init, geometry, colour, view=True)
+        spec = gca.GcaSpec(tg.spec.latent, G, init, geometry, colour, view=True)
     code_mean = torch.from_numpy(tg.t["code.mean"].astype(np.float32))
     code_std = torch.from_numpy(tg.t["code.std"].astype(np.float32))
     gen = torch.Generator().manual_seed(a.seed)
@@ -145,15 +146,15 @@ def main(argv=None):
         p, r, c = tg(codes[i:i + 32], views[i:i + 32])
         pos_t.append(p), rot_t.append(r), rgb_t.append(c)
     pos_t, rot_t, rgb_t = torch.cat(pos_t), torch.cat(rot_t), torch.cat(rgb_t)
-    dr.log("gaussian: %d source decodes, %d Gaussians, spacing %.2f mm (%.0f s)"
-           % (a.examples, G * G, tg.spacing * 1e3, time.time() - t0))
+    tool.log("gaussian: %d source decodes, %d Gaussians, spacing %.2f mm (%.0f s)"
+             % (a.examples, G * G, tg.spacing * 1e3, time.time() - t0))
 
     # Static per-Gaussian values go into the last layers' untied biases from the start; the trunks learn change.
     template = pos_t[0].clone()
     offset_scale = 0.005
     scale_log = torch.tensor([math.log(0.75 * tg.spacing)] * 2 + [math.log(0.12 * tg.spacing)])
     w = {k: torch.from_numpy(np.asarray(v, dtype=np.float32)) for k, v in
-         gr.random_weights(spec, a.seed, tg.spacing).items()}
+         gca.random_weights(spec, a.seed, tg.spacing).items()}
     gl, cl = "dec.geometry.%d." % (n_up - 1), "dec.colour.%d." % (n_up - 1)
     for k in (gl, cl):
         w[k + "weight"] *= 0.1
@@ -179,9 +180,9 @@ def main(argv=None):
         opt.step()
         sched.step()
         if step % 100 == 0 or step == a.steps - 1:
-            dr.log("step %d: position rms %.3f mm, colour rms %.4f, rotation %.4f (%.0f s)"
-                   % (step, math.sqrt(float(loss_pos)), math.sqrt(float(loss_rgb) / 1e3), float(qerr.mean()),
-                      time.time() - t0))
+            tool.log("step %d: position rms %.3f mm, colour rms %.4f, rotation %.4f (%.0f s)"
+                     % (step, math.sqrt(float(loss_pos)), math.sqrt(float(loss_rgb) / 1e3), float(qerr.mean()),
+                        time.time() - t0))
 
     # Held-out codes: how well the Gaussians follow the source.
     hcodes = code_mean + code_std * torch.randn(32, spec.latent, generator=torch.Generator().manual_seed(a.seed + 1))
@@ -191,13 +192,13 @@ def main(argv=None):
         hp, _, hc = tg(hcodes, hviews)
     pos_rms = float(((p - hp) ** 2).sum(-1).mean().sqrt()) * 1e3
     still_rms = float(((template[None] - hp) ** 2).sum(-1).mean().sqrt()) * 1e3
-    dr.log("held out: the template alone (no expression) is %.3f mm rms from the source" % still_rms)
+    tool.log("held out: the template alone (no expression) is %.3f mm rms from the source" % still_rms)
     psnr = -10 * math.log10(float(((c - hc) ** 2).mean()))
-    dr.log("held out: position rms %.3f mm, colour PSNR %.1f dB" % (pos_rms, psnr))
+    tool.log("held out: position rms %.3f mm, colour PSNR %.1f dB" % (pos_rms, psnr))
     final = {k: v.detach().double().numpy() for k, v in params.items()}
     name = a.name or os.path.basename(a.out).replace(".cavatar", "")
-    gr.write_avatar(a.out, spec, final, template.reshape(G, G, 3).numpy(), offset_scale, "F16", name,
-                    tg.t["code.mean"], tg.t["code.std"], {
+    gca.write_avatar(a.out, spec, final, template.reshape(G, G, 3).numpy(), offset_scale, "F16", name,
+                     tg.t["code.mean"], tg.t["code.std"], {
                         "source": "cavr tools/assets/gaussian.py: distilled from %s" % os.path.basename(a.source),
                         "licence": "see assets/README.md", "train_steps": str(a.steps),
                         "heldout_position_rms_mm": "%.3f" % pos_rms, "heldout_colour_psnr_db": "%.2f" % psnr})

@@ -20,7 +20,8 @@ import numpy as np
 
 import head
 import train
-from sources import dr
+import toolpath  # noqa: F401  (tools/ on the import path, for cavrpy)
+from cavrpy import safetensors as st
 
 ROWS = [("neutral", {}, 0), ("smile", {"smile_l": 1, "smile_r": 1}, 0), ("neutral", {}, 40),
         ("smile", {"smile_l": 1, "smile_r": 1}, 40), ("jaw_open", {"jaw_open": 1}, 0)]
@@ -44,7 +45,7 @@ def main(argv=None):
         codes = sender.codes(e).numpy().astype(np.float32)
         views = np.array([[math.sin(math.radians(d)), 0.0, math.cos(math.radians(d))] for _, _, d in ROWS], np.float32)
         out = os.path.join(a.out, "%s.codes.safetensors" % name)
-        dr.write_safetensors(out, {"codes": dr.encode_tensor(codes, "F32"), "views": dr.encode_tensor(views, "F32")}, {
+        st.write(out, {"codes": st.encode_tensor(codes, "F32"), "views": st.encode_tensor(views, "F32")}, {
             "avatar": name + ".cavatar",
             "rows": ",".join("%s@%d" % (n, d) for n, _, d in ROWS),
             "about": "tools/assets/golden_codes.py: codes from the avatar's encoder (train.py Sender)"})

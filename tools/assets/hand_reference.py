@@ -19,7 +19,8 @@ import sys
 import numpy as np
 
 import hands
-from sources import dr
+import toolpath  # noqa: F401  (tools/ on the import path, for cavrpy)
+from cavrpy import safetensors as st
 
 INDEX_PROXIMAL = 6  # cavhand joint (OpenXR 7)
 
@@ -39,7 +40,7 @@ def mat(R, p):
 
 
 def load(path):
-    t, _, md = dr.read_safetensors(path)
+    t, _, md = st.read(path)
     return dict(pos=t["hand.position"].astype(np.float64), nrm=t["hand.normal"].astype(np.float64),
                 joints=t["hand.joints"].astype(np.int64), weights=t["hand.weights"].astype(np.float64),
                 ibm=t["joint.inverse_bind"].astype(np.float64)), t, md
@@ -86,9 +87,9 @@ def hostile(t, md, out_dir):
         m.update(meta or {})
         d = dict(dt)
         d.update(dtypes or {})
-        enc = {k: dr.encode_tensor(v if d.get(k, "F32") == "I32" else v.astype(np.float32), d.get(k, "F32"))
+        enc = {k: st.encode_tensor(v if d.get(k, "F32") == "I32" else v.astype(np.float32), d.get(k, "F32"))
                for k, v in tt.items()}
-        dr.write_safetensors(os.path.join(out_dir, name + ".cavhand"), enc, m)
+        st.write(os.path.join(out_dir, name + ".cavhand"), enc, m)
 
     def edit(name, idx, value):
         a = t[name].copy()
@@ -138,9 +139,9 @@ def main(argv=None):
             "pose.position": pos, "pose.orientation": quat, "skin": M, "position": tip,
             "normal": skin_normals(h, M), "wrong.position": wpos, "wrong.orientation": wquat,
         }
-        dr.write_safetensors(os.path.join(a.out, "hand_%s.ref.safetensors" % side),
-                             {k: dr.encode_tensor(v.astype(np.float32), "F32") for k, v in out.items()},
-                             {"about": "tools/assets/hand_reference.py"})
+        st.write(os.path.join(a.out, "hand_%s.ref.safetensors" % side),
+                 {k: st.encode_tensor(v.astype(np.float32), "F32") for k, v in out.items()},
+                 {"about": "tools/assets/hand_reference.py"})
         if side == "left":
             hostile(t, md, os.path.join(a.out, "hostile"))
     print("hand_reference: wrote %s" % a.out)

@@ -23,7 +23,8 @@ import sys
 import numpy as np
 
 import sources
-from sources import dr
+import toolpath  # noqa: F401  (tools/ on the import path, for cavrpy)
+from cavrpy import safetensors as st
 
 OPENXR_JOINTS = [  # XR_HAND_JOINT_WRIST_EXT .. XR_HAND_JOINT_LITTLE_TIP_EXT (the palm, index 0, is absent)
     "wrist",
@@ -122,18 +123,18 @@ def skin(h, G):
 def write_cavhand(path, h, handed):
     G = h["G"]
     t = {
-        "hand.position": dr.encode_tensor(h["pos"].astype(np.float32), "F32"),
-        "hand.normal": dr.encode_tensor(h["nrm"].astype(np.float32), "F32"),
-        "hand.uv": dr.encode_tensor(h["uv"].astype(np.float32), "F32"),
-        "hand.joints": dr.encode_tensor(h["joints"], "I32"),
-        "hand.weights": dr.encode_tensor(h["weights"].astype(np.float32), "F32"),
-        "hand.indices": dr.encode_tensor(h["idx"], "I32"),
-        "joint.parent": dr.encode_tensor(h["parent"], "I32"),
-        "joint.inverse_bind": dr.encode_tensor(h["ibm"].astype(np.float32), "F32"),
-        "joint.bind_position": dr.encode_tensor(G[:, :3, 3].astype(np.float32), "F32"),
-        "joint.bind_rotation": dr.encode_tensor(np.stack([mat_to_quat(g[:3, :3]) for g in G]).astype(np.float32), "F32"),
+        "hand.position": st.encode_tensor(h["pos"].astype(np.float32), "F32"),
+        "hand.normal": st.encode_tensor(h["nrm"].astype(np.float32), "F32"),
+        "hand.uv": st.encode_tensor(h["uv"].astype(np.float32), "F32"),
+        "hand.joints": st.encode_tensor(h["joints"], "I32"),
+        "hand.weights": st.encode_tensor(h["weights"].astype(np.float32), "F32"),
+        "hand.indices": st.encode_tensor(h["idx"], "I32"),
+        "joint.parent": st.encode_tensor(h["parent"], "I32"),
+        "joint.inverse_bind": st.encode_tensor(h["ibm"].astype(np.float32), "F32"),
+        "joint.bind_position": st.encode_tensor(G[:, :3, 3].astype(np.float32), "F32"),
+        "joint.bind_rotation": st.encode_tensor(np.stack([mat_to_quat(g[:3, :3]) for g in G]).astype(np.float32), "F32"),
     }
-    dr.write_safetensors(path, t, {
+    st.write(path, t, {
         "format": "cavhand", "format_version": "1", "handedness": handed, "units": "metres",
         "skinning": "linear", "joint_names": ",".join(OPENXR_JOINTS),
         "source": "@webxr-input-profiles/assets 1.0.20 dist/profiles/generic-hand/%s.glb (MIT)" % handed})

@@ -32,7 +32,8 @@ import hands
 import head
 import sources
 import train
-from sources import dr
+import toolpath  # noqa: F401  (tools/ on the import path, for cavrpy)
+from cavrpy import safetensors as st
 
 FPS = 30
 CLIPS = {"ana": "01_01.bvh", "kofi": "01_03.bvh", "ines": "Boxing_Toes.bvh"}
@@ -132,7 +133,7 @@ class HandRig:
 
     def __init__(self, handed=None, cavhand=None):
         if cavhand is not None:
-            t, _, _ = dr.read_safetensors(cavhand)
+            t, _, _ = st.read(cavhand)
             G = np.tile(np.eye(4), (25, 1, 1))
             for j in range(25):
                 G[j, :3, :3] = hands.quat_to_mat(t["joint.bind_rotation"][j].astype(np.float64))
@@ -296,7 +297,7 @@ def main(argv=None):
         t["hand.%s.position" % side] = P
         t["hand.%s.rotation" % side] = Q
     out = os.path.join(a.assets, a.name + ".cavperf")
-    dr.write_safetensors(out, {k: dr.encode_tensor(v, "F32") for k, v in t.items()}, {
+    st.write(out, {k: st.encode_tensor(v, "F32") for k, v in t.items()}, {
         "format": "cavperf", "format_version": "1", "fps": str(FPS), "frames": str(n), "avatar": a.name + ".cavatar",
         "units": "metres", "hand_joints": ",".join(OPENXR_26), "expressions": ",".join(head.EXPRESSIONS),
         "source": "CMU mocap %s (assimp-testmodels), procedural fingers and speech, seed %d" % (CLIPS[a.name], seed)})

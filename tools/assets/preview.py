@@ -3,7 +3,7 @@
 
     /usr/bin/python3 tools/assets/preview.py --out-dir /tmp/cavr-previews [assets/NAME.cavatar ...]
 
-For each avatar: decodes (with dam_reference's PyTorch decoder, the file's own folded tensors)
+For each avatar: decodes (with cavrpy.dam's PyTorch decoder, the file's own folded tensors)
 the codes the avatar's encoder gives for a neutral face, a smile, an open jaw, a blink with raised
 brows and an "oo", and renders each front-on and from a three-quarter view, next to the generator's
 ground truth for the same expression.  Writes one PNG sheet per avatar.
@@ -19,7 +19,9 @@ import torch
 
 import head
 import sources
-from sources import dr
+import toolpath  # noqa: F401  (tools/ on the import path, for cavrpy)
+from cavrpy import dam, png
+from cavrpy import safetensors as st
 
 POSES = {  # expression name -> parameter values
     "neutral": {},
@@ -99,12 +101,12 @@ def perf_sheet(name, assets, size, times=(0.0, 6.0, 12.0, 18.0, 24.0, 30.0)):
     """Frames of NAME.cavperf: the decoded head posed by head.position/rotation and both hands
     skinned to their 26-joint poses (palm dropped), seen from 1.1 m in front, a little above."""
     import hands
-    spec, t, _, _ = dr.load_cavatar(os.path.join(assets, name + ".cavatar"))
-    model = dr.decoder_from_folded(spec, t, torch.float32)
-    pf, _, md = dr.read_safetensors(os.path.join(assets, name + ".cavperf"))
+    spec, t, _, _ = dam.load_cavatar(os.path.join(assets, name + ".cavatar"))
+    model = dam.decoder_from_folded(spec, t, torch.float32)
+    pf, _, md = st.read(os.path.join(assets, name + ".cavperf"))
     hand = {}
     for side in ("left", "right"):
-        ht, _, _ = dr.read_safetensors(os.path.join(assets, "hand_%s.cavhand" % side))
+        ht, _, _ = st.read(os.path.join(assets, "hand_%s.cavhand" % side))
         hand[side] = {"pos": ht["hand.position"].astype(np.float64), "joints": ht["hand.joints"].astype(np.int64),
                       "weights": ht["hand.weights"].astype(np.float64),
                       "ibm": ht["joint.inverse_bind"].astype(np.float64), "idx": ht["hand.indices"],
@@ -115,8 +117,8 @@ def perf_sheet(name, assets, size, times=(0.0, 6.0, 12.0, 18.0, 24.0, 30.0)):
         f = min(int(round(ts * fps)), pf["codes"].shape[0] - 1)
         R = hands.quat_to_mat(pf["head.rotation"][f].astype(np.float64))
         view = R.T @ np.array([0.0, 0.0, 1.0])                 # camera direction in the head frame
-        verts, texs = dr.decode_all(model, pf["codes"][f:f + 1].astype(np.float64), view[None], t["mesh.vert_mean"],
-                                    float(t["mesh.vert_std"][0]), t["tex.mean"], float(t["tex.std"][0]))
+        verts, texs = dam.decode_all(model, pf["codes"][f:f + 1].astype(np.float64), view[None], t["mesh.vert_mean"],
+                                     float(t["mesh.vert_std"][0]), t["tex.mean"], float(t["tex.std"][0]))
         v = verts[0] @ R.T + pf["head.position"][f]
         canvas = (np.tile(np.array((0.16, 0.17, 0.2)), (size, size, 1)), np.full((size, size), np.inf))
         render(v, t["mesh.uv"], t["mesh.tri_vertex"], t["mesh.tri_uv"], np.clip(texs[0], 0, 1), 0.0, size,
@@ -143,8 +145,8 @@ def label_strip(width, height=4, colour=(90, 90, 90)):
 def sheet_for(avatar_path, size):
     import train
     name = os.path.basename(avatar_path).split(".")[0]
-    spec, t, md, _ = dr.load_cavatar(avatar_path)
-    model = dr.decoder_from_folded(spec, t, torch.float32)
+    spec, t, md, _ = dam.load_cavatar(avatar_path)
+    model = dam.decoder_from_folded(spec, t, torch.float32)
     setup = train.Setup(name, spec.texture, head.PARTICIPANTS[name]["seed"])
     sender = train.Sender(avatar_path)
     rows = []
@@ -154,8 +156,8 @@ def sheet_for(avatar_path, size):
         cells = []
         for yaw in (0.0, 35.0):
             view = np.array([math.sin(math.radians(yaw)), 0.0, math.cos(math.radians(yaw))])
-            verts, texs = dr.decode_all(model, z.double().numpy(), view[None], t["mesh.vert_mean"],
-                                        float(t["mesh.vert_std"][0]), t["tex.mean"], float(t["tex.std"][0]))
+            verts, texs = dam.decode_all(model, z.double().numpy(), view[None], t["mesh.vert_mean"],
+                                         float(t["mesh.vert_std"][0]), t["tex.mean"], float(t["tex.std"][0]))
             cells.append(render(verts[0], t["mesh.uv"], t["mesh.tri_vertex"], t["mesh.tri_uv"],
                                 np.clip(texs[0], 0, 1), yaw, size))
         with torch.no_grad():   # ground truth from the generator, front view
@@ -181,12 +183,12 @@ def main(argv=None):
     for p in avatars:
         img = sheet_for(p, a.size)
         out = os.path.join(a.out_dir, os.path.basename(p).replace(".cavatar", ".png"))
-        dr.write_png_rgb8(out, img)
+        png.write_rgb8(out, img)
         perf = p.replace(".cavatar", ".cavperf")
         if os.path.exists(perf):
             name = os.path.basename(p).split(".")[0]
             pout = os.path.join(a.out_dir, name + "-performance.png")
-            dr.write_png_rgb8(pout, perf_sheet(name, os.path.dirname(p), a.size))
+            png.write_rgb8(pout, perf_sheet(name, os.path.dirname(p), a.size))
             print("preview: %s -> %s (frames at 0, 6, 12, 18, 24, 30 s)" % (perf, pout))
         print("preview: %s -> %s (rows: %s; columns: decoded front, decoded 35 deg, generator front, "
               "generator side)" % (p, out, ", ".join(POSES)))

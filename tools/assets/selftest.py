@@ -3,7 +3,7 @@
 
     /usr/bin/python3 tools/assets/selftest.py [--assets assets] [--no-sources]
 
-- every shipped .cavatar loads through dam_reference.py (the CLI `reference` subcommand too),
+- every shipped .cavatar loads through cavrpy.dam (and dam_reference.py's `reference` subcommand),
   decodes, and different codes give different faces: the smile code lifts the mouth corners, the
   jaw code lowers the chin, blinks lower the lids, brows rise; each decoded change (mesh, and
   texture at 64x64) matches the generator's change for that expression;
@@ -30,7 +30,9 @@ import torch
 import head
 import sources
 import train
-from sources import dr
+import toolpath  # noqa: F401  (tools/ on the import path, for cavrpy)
+from cavrpy import dam
+from cavrpy import safetensors as st
 
 FAILS = []
 
@@ -42,8 +44,8 @@ def check(ok, what):
 
 
 def decode(model, codes, views, t):
-    return dr.decode_all(model, codes, views, t["mesh.vert_mean"], float(t["mesh.vert_std"][0]), t["tex.mean"],
-                         float(t["tex.std"][0]))
+    return dam.decode_all(model, codes, views, t["mesh.vert_mean"], float(t["mesh.vert_std"][0]), t["tex.mean"],
+                          float(t["tex.std"][0]))
 
 
 def psnr(a, b):
@@ -58,7 +60,7 @@ def cavatar_family(path):
 
 def check_avatar(path):
     name = os.path.basename(path).split(".")[0]
-    spec, t, md, wd = dr.load_cavatar(path)
+    spec, t, md, wd = dam.load_cavatar(path)
     check(64 <= spec.latent <= 256 and "code.mean" in t and "code.std" in t,
           "%s: latent %d with code statistics, weights %s, %s" % (name, spec.latent, wd, spec.describe()))
     sender = train.Sender(path)
@@ -71,7 +73,7 @@ def check_avatar(path):
             e[i, E.index(k)] = v
     codes = sender.codes(e).double().numpy()
     views = np.tile([[0.0, 0.0, 1.0]], (len(poses), 1))
-    model = dr.decoder_from_folded(spec, t, torch.float64)
+    model = dam.decoder_from_folded(spec, t, torch.float64)
     verts, texs = decode(model, codes, views, t)
     vm = t["mesh.vert_mean"]
     corner = [291, 61]     # MediaPipe mouth corners (face vertices come first in the mesh)
@@ -112,7 +114,7 @@ def check_avatar(path):
         st = torch.load(ck)
         setup_spec = train.spec_for(spec.vertices, spec.texture)
         torch.manual_seed(0)
-        wn = dr.DamDecoder(setup_spec, wn=True)
+        wn = dam.DamDecoder(setup_spec, wn=True)
         wn.load_state_dict(st["dec"])
         if st["step"] == int(md.get("train_steps", -1)):
             wn = wn.double()
@@ -126,7 +128,7 @@ def check_avatar(path):
 def check_hand(path):
     import hands
     import performance
-    t, _, md = dr.read_safetensors(path)
+    t, _, md = st.read(path)
     names = md["joint_names"].split(",")
     check(names == hands.OPENXR_JOINTS and t["joint.inverse_bind"].shape == (25, 4, 4),
           "%s: 25 joints in OpenXR order" % os.path.basename(path))
@@ -148,7 +150,7 @@ def check_hand(path):
 
 
 def check_perf(path):
-    t, _, md = dr.read_safetensors(path)
+    t, _, md = st.read(path)
     n = int(md["frames"])
     name = os.path.basename(path)
     check(n / float(md["fps"]) >= 30.0 and t["codes"].shape[0] == n, "%s: %d frames at %s Hz" % (name, n, md["fps"]))

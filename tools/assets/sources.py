@@ -5,20 +5,20 @@
   wire-format reader (no protobuf library).
 - glTF binary (.glb) skinned meshes: the WebXR generic hands (@webxr-input-profiles/assets).
 - BVH motion capture (CMU, Debian assimp-testmodels).
-PNG reading comes from tools/dam_reference.py.
+PNG reading comes from cavrpy.png.
 """
 
 import json
 import os
 import re
 import struct
-import sys
 
 import numpy as np
 
+import toolpath  # noqa: F401  (tools/ on the import path, for cavrpy)
+from cavrpy import png
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-import dam_reference as dr  # noqa: E402  (the project's PyTorch reference: PNG, safetensors, .cavatar)
 
 CACHE = os.environ.get("CAVR_ASSET_CACHE", os.path.join(HERE, "cache"))
 FACE_MESH_PKG = os.path.join(CACHE, "node_modules", "@mediapipe", "face_mesh")
@@ -149,7 +149,7 @@ def canonical_face_mesh(pkg_dir=FACE_MESH_PKG):
 def read_astronaut():
     if not os.path.exists(ASTRONAUT):
         raise SourceError("%s missing (tools/build_assets.sh extracts python3-skimage)" % ASTRONAUT)
-    return dr.read_png(ASTRONAUT) / 255.0
+    return png.read(ASTRONAUT) / 255.0
 
 
 # --------------------------------------------------------------------------------------

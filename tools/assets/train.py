@@ -24,7 +24,9 @@ import torch.nn.functional as F
 
 import head
 import sources
-from sources import dr
+import toolpath  # noqa: F401  (tools/ on the import path, for cavrpy)
+from cavrpy import dam, tool
+from cavrpy import safetensors as st
 
 LATENT = 64
 ENC_TEX = 64          # the encoder sees the texture change at 64 x 64
@@ -32,7 +34,7 @@ CACHE_TRAIN = os.path.join(sources.CACHE, "train")
 
 
 def log(msg):
-    dr.log(msg)
+    tool.log(msg)
 
 
 # --------------------------------------------------------------------------------------
@@ -126,8 +128,8 @@ class Encoder(nn.Module):
 # --------------------------------------------------------------------------------------
 
 def spec_for(V, T):
-    ch = dr.default_channels(LATENT, int(round(math.log2(T // 4))))
-    return dr.DamSpec(LATENT, T, V, 4, ch, view=True)
+    ch = dam.default_channels(LATENT, int(round(math.log2(T // 4))))
+    return dam.DamSpec(LATENT, T, V, 4, ch, view=True)
 
 
 class Setup:
@@ -154,7 +156,7 @@ class Setup:
 
 def make_models(setup, seed):
     torch.manual_seed(seed)
-    dec, _ = dr.build_random_decoder(setup.spec, seed, calib_dtype=torch.float32)
+    dec, _ = dam.build_random_decoder(setup.spec, seed, calib_dtype=torch.float32)
     with torch.no_grad():
         for _, m in dec.layers():
             m.bias.zero_()
@@ -207,8 +209,8 @@ def export(setup, enc, dec, name, out_dir, steps, psnr, vrms, seed):
             "tri_vertex": P.tri_vertex, "tri_uv": P.tri_uv}
     tex_mean = setup.tex_mean.permute(1, 2, 0).double().numpy()
     path = os.path.join(out_dir, "%s.cavatar" % name)
-    dr.write_cavatar(path, setup.spec, dec.folded(), mesh, tex_mean, setup.tex_std, "F16", name,
-                     code_mean, code_std, {
+    dam.write_cavatar(path, setup.spec, dec.folded(), mesh, tex_mean, setup.tex_std, "F16", name,
+                      code_mean, code_std, {
                          "source": "cavr tools/assets/train.py: MediaPipe canonical face completed into a "
                                    "head, skimage astronaut.png skin, synthetic expressions",
                          "expressions": ",".join(head.EXPRESSIONS),
@@ -218,11 +220,11 @@ def export(setup, enc, dec, name, out_dir, steps, psnr, vrms, seed):
     with torch.no_grad():
         delta = setup.G.base[None] * setup.G.S[:, None] / setup.tex_std          # [K, 3, T, T]
         delta = F.adaptive_avg_pool2d(delta, ENC_TEX)
-    t = {"enc." + k: dr.encode_tensor(v.detach().double().numpy(), "F16") for k, v in enc.state_dict().items()}
-    t["generator.mesh_delta"] = dr.encode_tensor(setup.G.D.numpy(), "F32")
-    t["generator.jaw_weight"] = dr.encode_tensor(P.jaw_w.astype(np.float32), "F32")
-    t["generator.tex_delta"] = dr.encode_tensor(delta.numpy(), "F16")
-    dr.write_safetensors(os.path.join(out_dir, "%s.encoder.safetensors" % name), t, {
+    t = {"enc." + k: st.encode_tensor(v.detach().double().numpy(), "F16") for k, v in enc.state_dict().items()}
+    t["generator.mesh_delta"] = st.encode_tensor(setup.G.D.numpy(), "F32")
+    t["generator.jaw_weight"] = st.encode_tensor(P.jaw_w.astype(np.float32), "F32")
+    t["generator.tex_delta"] = st.encode_tensor(delta.numpy(), "F16")
+    st.write(os.path.join(out_dir, "%s.encoder.safetensors" % name), t, {
         "format": "cavr-encoder", "format_version": "1", "avatar": "%s.cavatar" % name,
         "latent_size": str(LATENT), "expressions": ",".join(head.EXPRESSIONS),
         "jaw_max_rad": repr(P.jaw_max), "jaw_pivot_m": ",".join(repr(float(x)) for x in setup.G.pivot),
@@ -239,8 +241,8 @@ class Sender:
 
     def __init__(self, avatar_path, encoder_path=None):
         encoder_path = encoder_path or avatar_path.replace(".cavatar", ".encoder.safetensors")
-        spec, at, _, _ = dr.load_cavatar(avatar_path)
-        t, _, md = dr.read_safetensors(encoder_path)
+        spec, at, _, _ = dam.load_cavatar(avatar_path)
+        t, _, md = st.read(encoder_path)
         f = lambda a: torch.from_numpy(np.array(a, dtype=np.float32))
         self.spec = spec
         self.vert_mean, self.vert_std = f(at["mesh.vert_mean"]), float(at["mesh.vert_std"][0])
