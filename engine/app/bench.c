@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "app/app.h"
+#include "app/spawn.h"
 #include "avatar/decoder.h"
 
 struct bench_args {
@@ -46,28 +47,38 @@ enum cv_result app_bench_default_avatar(char *path, size_t size)
 	struct stat st;
 	if (stat(path, &st) == 0) return CV_OK;
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) return CV_FAIL(CV_ERROR_IO, "cannot create '%s'", dir);
-	char cmd[8192];
-	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 '%s' make --out '%s' --ref '%s/full-dam.ref.safetensors' --codes 1 --seed 1 --name full-dam",
-	         tool_path(), path, dir);
+	char ref[4096];
+	snprintf(ref, sizeof(ref), "%s/full-dam.ref.safetensors", dir);
+	const char *const argv[] = {"/usr/bin/python3", tool_path(), "make", "--out", path, "--ref", ref, "--codes", "1",
+	                            "--seed", "1", "--name", "full-dam", NULL};
 	fprintf(stderr, "bench: making a full-size random avatar with PyTorch (%s)\n", path);
-	if (system(cmd) != 0) return CV_FAIL(CV_ERROR_IO, "could not run %s (needs python3-torch)", tool_path());
+	struct app_child child;
+	if (app_spawn(argv, 0, &child) != CV_OK || app_spawn_wait(&child) != 0)
+		return CV_FAIL(CV_ERROR_IO, "could not run %s (needs python3-torch)", tool_path());
 	return CV_OK;
 }
 
 /* PyTorch's CPU time per decode of `batch` participants, or NAN when it cannot run. */
 static double pytorch_ms(const char *avatar, uint32_t batch)
 {
-	char cmd[8192];
-	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 '%s' bench --avatar '%s' --batch %u --threads %ld --repeat 3 2>/dev/null",
-	         tool_path(), avatar, batch, sysconf(_SC_NPROCESSORS_ONLN));
-	FILE *p = popen(cmd, "r");
-	if (!p) return NAN;
-	char line[512];
+	char batch_s[16], threads[16];
+	snprintf(batch_s, sizeof(batch_s), "%u", batch);
+	snprintf(threads, sizeof(threads), "%ld", sysconf(_SC_NPROCESSORS_ONLN));
+	/* An argument vector, never a shell command line: the avatar's name may hold any character. */
+	const char *const argv[] = {"/usr/bin/python3", tool_path(), "bench", "--avatar", avatar, "--batch", batch_s,
+	                            "--threads", threads, "--repeat", "3", NULL};
+	struct app_child child;
+	if (app_spawn(argv, APP_SPAWN_STDOUT_PIPE | APP_SPAWN_QUIET, &child) != CV_OK) return NAN;
+	FILE *p = fdopen(child.out, "r");
 	double ms = NAN;
-	while (fgets(line, sizeof(line), p))
-		if (!strncmp(line, "pytorch_cpu_decode_ms=", 22)) ms = atof(line + 22);
-	pclose(p);
-	return ms;
+	if (p) {
+		child.out = -1; /* the FILE owns it */
+		char line[512];
+		while (fgets(line, sizeof(line), p))
+			if (!strncmp(line, "pytorch_cpu_decode_ms=", 22)) ms = atof(line + 22);
+		fclose(p);
+	}
+	return app_spawn_wait(&child) == 0 ? ms : NAN;
 }
 
 static void random_code(float *code, uint32_t n, uint32_t seed)

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "app/bench_splat.h"
+#include "app/spawn.h"
 #include "avatar/gca.h"
 #include "render/splat.h"
 
@@ -81,14 +82,21 @@ static enum cv_result bench_avatar(uint32_t grid, char *path, size_t size)
 		snprintf(geometry + n, sizeof(geometry) - n, "%u,", c);
 		snprintf(colour + m, sizeof(colour) - m, "%u,", c / 2); /* colour: half the geometry channels */
 	}
-	char cmd[8192];
 	const char *tools = getenv("CAVR_TOOLS_DIR");
-	snprintf(cmd, sizeof(cmd),
-	         "/usr/bin/python3 '%s/gca_reference.py' make --out '%s' --grid %u --init-size 4 --geometry-channels %s11 "
-	         "--colour-channels %s3 --latent 256 --dtype f16 --seed 1 --name gca-%u",
-	         tools ? tools : CAVR_SOURCE_DIR "/tools", path, grid, geometry, colour, grid);
+	char tool[4096], grid_s[16], name[32];
+	snprintf(tool, sizeof(tool), "%s/gca_reference.py", tools ? tools : CAVR_SOURCE_DIR "/tools");
+	snprintf(grid_s, sizeof(grid_s), "%u", grid);
+	snprintf(name, sizeof(name), "gca-%u", grid);
+	size_t n = strlen(geometry), m = strlen(colour);
+	snprintf(geometry + n, sizeof(geometry) - n, "11");
+	snprintf(colour + m, sizeof(colour) - m, "3");
+	const char *const argv[] = {"/usr/bin/python3", tool, "make", "--out", path, "--grid", grid_s, "--init-size", "4",
+	                            "--geometry-channels", geometry, "--colour-channels", colour, "--latent", "256",
+	                            "--dtype", "f16", "--seed", "1", "--name", name, NULL};
 	fprintf(stderr, "bench: making a random gca avatar of %u x %u Gaussians with PyTorch (%s)\n", grid, grid, path);
-	if (system(cmd) != 0) return CV_FAIL(CV_ERROR_IO, "could not run tools/gca_reference.py (needs python3-torch)");
+	struct app_child child;
+	if (app_spawn(argv, 0, &child) != CV_OK || app_spawn_wait(&child) != 0)
+		return CV_FAIL(CV_ERROR_IO, "could not run tools/gca_reference.py (needs python3-torch)");
 	return CV_OK;
 }
 
