@@ -384,14 +384,24 @@ int app_send(int argc, char **argv)
 
 /* ---- join ---- */
 
+/* `join --record`: what is played out, written as it comes. The recording is the meeting's servant: when it
+ * cannot go on (a full disk, a writer error) it stops, says so once and the meeting goes on; participants beyond
+ * the format's limit (SESSION_MAX_PARTICIPANTS, as a hostile member announcing and leaving could make) and their
+ * packets are counted, not recorded. Whatever happens, the file is closed at the end with its complete chunks. */
 struct recorder {
 	struct session_writer *writer;
+	const char *path;
 	int64_t start_us, last_us;
-	uint32_t ids[4096];
-	size_t id_count;
-	enum cv_result error;
-	uint64_t packets;
+	enum cv_result error; /* the recording stopped here */
+	uint64_t packets, unrecorded_packets, unrecorded_joins;
 };
+
+static void recorder_stop(struct recorder *rec, enum cv_result r)
+{
+	rec->error = r;
+	CV_WARN("recording to %s stopped (%s) after %llu packets; the meeting goes on", rec->path, cv_result_str(r),
+	        (unsigned long long)rec->packets);
+}
 
 static void record_event(void *user, const struct net_event *e)
 {
@@ -399,23 +409,52 @@ static void record_event(void *user, const struct net_event *e)
 	if (rec->error != CV_OK) return;
 	uint32_t id = e->participant->id;
 	if (e->kind == NET_EVENT_JOIN) {
-		for (size_t i = 0; i < rec->id_count; i++)
-			if (rec->ids[i] == id) return; /* back after leaving: already named */
-		if (rec->id_count == sizeof(rec->ids) / sizeof(rec->ids[0])) return;
+		if (session_writer_has_participant(rec->writer, id)) return; /* back after leaving: already named */
+		if (session_writer_participant_count(rec->writer) >= SESSION_MAX_PARTICIPANTS) {
+			if (!rec->unrecorded_joins++)
+				CV_WARN("recording to %s: %d participants is the most a recording holds; later ones are not recorded",
+				        rec->path, SESSION_MAX_PARTICIPANTS);
+			return;
+		}
 		struct session_participant sp = {.id = id, .name = e->announce->name, .avatar_path = e->announce->avatar_file};
 		memcpy(sp.avatar_hash, e->announce->avatar_hash, SESSION_HASH_SIZE);
-		rec->error = session_writer_add_participant(rec->writer, &sp);
-		if (rec->error == CV_OK) rec->ids[rec->id_count++] = id;
+		enum cv_result r = session_writer_add_participant(rec->writer, &sp);
+		if (r != CV_OK) recorder_stop(rec, r);
 	} else if (e->kind == NET_EVENT_PACKET) {
+		if (!session_writer_has_participant(rec->writer, id)) {
+			rec->unrecorded_packets++;
+			return;
+		}
 		/* Receive times from the kernel can be a little before the last update's: the file needs order. */
 		int64_t t = e->time_us - rec->start_us;
 		if (t < rec->last_us) t = rec->last_us;
 		rec->last_us = t;
 		struct session_packet p = {.time_us = t, .participant = id, .kind = REC_KIND_CODEC, .data = e->data,
 		                           .size = e->size};
-		rec->error = session_writer_write(rec->writer, &p);
-		rec->packets++;
+		enum cv_result r = session_writer_write(rec->writer, &p);
+		if (r != CV_OK) recorder_stop(rec, r);
+		else rec->packets++;
 	}
+}
+
+/* Ends the recording: closed (and synced) with what it holds, even after it stopped. */
+static enum cv_result recorder_finish(struct recorder *rec)
+{
+	if (!rec->writer) return CV_OK;
+	enum cv_result w = session_writer_close(rec->writer);
+	struct session_writer_stats st;
+	session_writer_get_stats(rec->writer, &st);
+	session_writer_destroy(&rec->writer);
+	if (rec->unrecorded_joins || rec->unrecorded_packets)
+		CV_WARN("recording to %s: %llu participants and %llu packets beyond the limit of %d were not recorded",
+		        rec->path, (unsigned long long)rec->unrecorded_joins, (unsigned long long)rec->unrecorded_packets,
+		        SESSION_MAX_PARTICIPANTS);
+	if (w == CV_OK && rec->error == CV_OK) {
+		printf("recorded %llu packets to %s\n", (unsigned long long)rec->packets, rec->path);
+		return CV_OK;
+	}
+	return CV_FAIL(CV_ERROR_IO, "the recording %s holds only the %llu packets before it stopped", rec->path,
+	               (unsigned long long)st.packets);
 }
 
 static const char *status_name(enum meet_status s)
@@ -600,7 +639,13 @@ int app_join_hooks(int argc, char **argv, const struct app_hooks *hooks)
 		else if (!strcmp(o, "--listen")) a.listen = argv[++i];
 		else if (!strcmp(o, "--record")) a.record = argv[++i];
 		else if (!strcmp(o, "--avatar-dir")) a.avatar_dir = argv[++i];
-		else if (!strcmp(o, "--output")) a.output = argv[++i];
+		else if (!strcmp(o, "--output")) {
+			char probe[4096];
+			if (!offscreen_frame_path(v, 0, probe, sizeof(probe)))
+				return bad(join_usage, "--output needs a path with at most one %%u (or %%04u, %%d) for the frame number "
+				           "and no other %%, not '%s'", v);
+			a.output = argv[++i];
+		}
 		else if (!strcmp(o, "--device")) a.device = argv[++i];
 		else if (!strcmp(o, "--avatar")) a.send_avatar = argv[++i];
 		else if (!strcmp(o, "--name")) a.send_name = argv[++i];
@@ -633,7 +678,7 @@ int app_join_hooks(int argc, char **argv, const struct app_hooks *hooks)
 	uint8_t *secret = NULL;
 	size_t secret_size = 0;
 	if (net_secret_read(a.secret_file, &secret, &secret_size) != CV_OK) return 1;
-	struct recorder rec = {.start_us = net_now_us()};
+	struct recorder rec = {.start_us = net_now_us(), .path = a.record};
 	enum cv_result r = CV_OK;
 	if (a.record) {
 		struct session_writer_desc wd = {.epoch_unix_us = net_realtime_us()};
@@ -658,7 +703,6 @@ int app_join_hooks(int argc, char **argv, const struct app_hooks *hooks)
 			double next_report = start + 5;
 			while (r == CV_OK && !interrupted && (a.seconds <= 0 || cv_time_now() - start < a.seconds)) {
 				r = feed->update(feed, cv_time_now() - start);
-				if (rec.error != CV_OK) r = rec.error;
 				if (cv_time_now() >= next_report) {
 					uint32_t active = 0;
 					for (uint32_t i = 0; i < feed->count; i++) active += feed->participants[i].status == MEET_ACTIVE;
@@ -673,12 +717,8 @@ int app_join_hooks(int argc, char **argv, const struct app_hooks *hooks)
 	}
 	sodium_memzero(secret, secret_size);
 	free(secret);
-	if (rec.writer) {
-		enum cv_result w = rec.error != CV_OK ? rec.error : session_writer_close(rec.writer);
-		if (w == CV_OK) printf("recorded %llu packets to %s\n", (unsigned long long)rec.packets, a.record);
-		if (r == CV_OK) r = w;
-		session_writer_destroy(&rec.writer);
-	}
+	enum cv_result w = recorder_finish(&rec);
+	if (r == CV_OK) r = w;
 	return r == CV_OK ? 0 : 1;
 }
 
