@@ -16,6 +16,7 @@
 #include "meet/meet.h"
 
 #define CAVR_VERSION "0.1.0"
+#define CLI_MAX_FRAMES 10000000u /* headless frames of one run (--frames, or a recording played to its end) */
 
 static const char usage[] =
 	"usage: cavr [COMMAND] [OPTIONS]\n"
@@ -98,6 +99,17 @@ static bool parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
 	return true;
 }
 
+/* A finite number in lo..hi and nothing else ("" and "1x" are refused). */
+static bool parse_double(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi) return false;
+	*out = v;
+	return true;
+}
+
 static bool parse_size(const char *s, uint32_t *w, uint32_t *h)
 {
 	char buf[64];
@@ -106,6 +118,12 @@ static bool parse_size(const char *s, uint32_t *w, uint32_t *h)
 	memcpy(buf, s, (size_t)(x - s));
 	buf[x - s] = '\0';
 	return parse_u32(buf, 1, 16384, w) && parse_u32(x + 1, 1, 16384, h);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && !strcmp(s + n - k, suffix);
 }
 
 /* Returns -1 to go on, else the exit code. */
@@ -140,17 +158,14 @@ static int parse(int argc, char **argv, struct cli *c)
 		else if (!strcmp(a, "--overlay")) c->overlay = 1;
 		else if (!strcmp(a, "--no-overlay")) c->overlay = 0;
 		else if (!strcmp(a, "--start") || !strcmp(a, "--speed")) {
-			char *end;
-			double v = strtod(next, &end);
 			bool start = !strcmp(a, "--start");
-			if (*end || !(start ? v >= 0 && v < 1e9 : v >= 0.0625 && v <= 16))
+			if (!parse_double(next, start ? 0 : 0.0625, start ? 1e9 : 16, start ? &c->start : &c->speed))
 				return bad_usage(start ? "--start needs seconds >= 0, not '%s'" : "--speed needs 1/16..16, not '%s'", next);
-			*(start ? &c->start : &c->speed) = v;
 			i++;
 		}
 		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) cv_log_set_level(CV_LOG_DEBUG);
 		else if (!strcmp(a, "--frames")) {
-			if (!parse_u32(next, 1, 10000000, &c->frames)) return bad_usage("--frames needs a positive count, not '%s'", next);
+			if (!parse_u32(next, 1, CLI_MAX_FRAMES, &c->frames)) return bad_usage("--frames needs a positive count, not '%s'", next);
 			i++;
 		} else if (!strcmp(a, "--size")) {
 			if (!parse_size(next, &c->width, &c->height)) return bad_usage("--size needs WxH (1..16384), not '%s'", next);
@@ -160,14 +175,20 @@ static int parse(int argc, char **argv, struct cli *c)
 				return bad_usage("--samples needs 1, 2, 4 or 8, not '%s'", next);
 			i++;
 		} else if (!strcmp(a, "--fps")) {
-			char *end;
-			c->fps = strtof(next, &end);
-			if (*end || !(c->fps > 0 && c->fps <= 1000)) return bad_usage("--fps needs a rate in (0, 1000], not '%s'", next);
+			double fps;
+			if (!parse_double(next, 1, 1000, &fps)) return bad_usage("--fps needs a rate in 1..1000, not '%s'", next);
+			c->fps = (float)fps;
 			i++;
 		} else if (!strcmp(a, "--seed")) {
 			if (!parse_u32(next, 0, UINT32_MAX - 1024, &c->seed)) return bad_usage("--seed needs a number, not '%s'", next);
 			i++;
-		} else if (!strcmp(a, "--output")) c->output = argv[++i];
+		} else if (!strcmp(a, "--output")) {
+			char probe[4096];
+			if (!ends_with(next, ".mp4") && !offscreen_frame_path(next, 0, probe, sizeof(probe)))
+				return bad_usage("--output needs a .mp4 file or a path with at most one %%u (or %%04u, %%d) for the "
+				                 "frame number and no other %%, not '%s'", next);
+			c->output = argv[++i];
+		}
 		else if (!strcmp(a, "--device")) c->device = argv[++i];
 		else return bad_usage("unknown option '%s'", a);
 	}
@@ -193,12 +214,6 @@ static enum cv_result make_parent_dir(const char *path)
 	return CV_OK;
 }
 
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-	return n >= k && !strcmp(s + n - k, suffix);
-}
-
 /* The recorded meeting `cavr play` shows; *frames: headless frames to the end of the recording. */
 static enum cv_result create_meeting(const struct cli *c, bool window, struct app_scene **scene, uint32_t *frames)
 {
@@ -212,7 +227,14 @@ static enum cv_result create_meeting(const struct cli *c, bool window, struct ap
 		meet_feed_destroy(&feed);
 		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "--start %.2f is past the end of %s (%.2f s)", c->start, path, duration);
 	}
-	*frames = (uint32_t)ceil(remaining / c->speed * c->fps);
+	/* Headless output renders to the end: a count beyond --frames' bound is refused, not wrapped to 32 bits. */
+	double whole = ceil(remaining / c->speed * c->fps);
+	if (!c->frames && !window && !c->xr && !(whole <= CLI_MAX_FRAMES)) {
+		meet_feed_destroy(&feed);
+		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "%s lasts %.0f s: %.3g frames at %g fps is more than %u; give --frames",
+		               path, remaining, whole, (double)c->fps, CLI_MAX_FRAMES);
+	}
+	*frames = whole <= CLI_MAX_FRAMES ? (uint32_t)whole : CLI_MAX_FRAMES;
 	struct app_meeting_options o = {
 		.overlay = c->overlay < 0 ? window : c->overlay == 1,
 		.loop = c->loop || (window && !c->frames),
