@@ -64,6 +64,9 @@ expect play-two-files 2 "unexpected argument" -- "$cavr" render extra.cavrec
 
 # Issue 14. Each of these failed (crashed, hung or ran a command) before the fix; `timeout` bounds the old hangs.
 files=$(cd "$(dirname "$0")" && pwd)/files
+# 3: view shows a Gaussian avatar (the shipped one crashed it); test_avatar_render looks at the picture.
+expect view-gaussian 0 'wrote 1 frames' -- "$cavr" view "$(dirname "$0")/../assets/ana-gs.cavatar" --headless --frames 1 \
+	--size 48x48 --output "$work/gs.png"
 # 4: --output is never a format string: one %u (%04u, %d) at most, no other %.
 expect output-format-s 2 '--output needs a .mp4 file or a path with at most one %u' -- \
 	"$cavr" play --frames 2 --output "$work/d/%s%s%s.png"
