@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "app/app.h"
+#include "app/commands.h"
 #include "app/net_cli.h"
 #include "app/rec_cli.h"
 #include "avatar/cavatar.h"
@@ -55,32 +56,6 @@ static void on_interrupt(int sig)
 {
 	(void)sig;
 	interrupted = 1;
-}
-
-static int bad(const char *usage, const char *fmt, const char *arg)
-{
-	fprintf(stderr, "cavr: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n%s", usage);
-	return 2;
-}
-
-static bool parse_double(const char *s, double lo, double hi, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi) return false;
-	*out = v;
-	return true;
-}
-
-static bool parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
-{
-	double v;
-	if (!parse_double(s, lo, hi, &v) || v != floor(v)) return false;
-	*out = (uint32_t)v;
-	return true;
 }
 
 static void sleep_us(int64_t us)
@@ -327,37 +302,25 @@ static enum cv_result send_recording(const struct send_args *a, const uint8_t *s
 int app_send(int argc, char **argv)
 {
 	struct send_args a = {0};
-	for (int i = 0; i < argc; i++) {
-		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
-			fputs(send_usage, stdout);
-			return 0;
-		} else if (!strcmp(o, "--loop")) a.loop = true;
-		else if (o[0] != '-') {
-			if (a.input) return bad(send_usage, "unexpected argument '%s'", o);
-			a.input = o;
-		} else if (!v) return bad(send_usage, "option %s needs a value (or is unknown)", o);
-		else if (!strcmp(o, "--meeting")) a.meeting = argv[++i];
-		else if (!strcmp(o, "--secret-file")) a.secret_file = argv[++i];
-		else if (!strcmp(o, "--listen")) a.listen = argv[++i];
-		else if (!strcmp(o, "--perf")) a.perf = argv[++i];
-		else if (!strcmp(o, "--name")) a.name = argv[++i];
-		else if (!strcmp(o, "--peer")) {
-			if (a.peer_count == NET_MAX_DESTINATIONS) return bad(send_usage, "%s", "too many --peer");
-			a.peers[a.peer_count++] = argv[++i];
-		} else if (!strcmp(o, "--participant")) {
-			if (!parse_u32(v, 0, 0x7fffffff, &a.participant))
-				return bad(send_usage, "--participant needs an id below 2^31, not '%s'", v);
-			a.participant_given = true;
-			i++;
-		} else if (!strcmp(o, "--seconds")) {
-			if (!parse_double(v, 0.001, 1e9, &a.seconds)) return bad(send_usage, "--seconds needs a duration, not '%s'", v);
-			i++;
-		} else return bad(send_usage, "unknown option '%s'", o);
-	}
-	if (!a.meeting || !a.secret_file) return bad(send_usage, "%s", "--meeting and --secret-file are needed");
-	if (!a.peer_count && !a.listen) return bad(send_usage, "%s", "give --peer (or --listen, for receivers that say HELLO)");
-	if (!!a.input == !!a.perf) return bad(send_usage, "%s", "give one SESSION.cavrec or --perf FILE.cavperf");
+	struct args p;
+	int code = args_parse(&cmd_send_spec, argc, argv, &p);
+	if (p.help) fputs(send_usage, stdout);
+	if (code >= 0) return code;
+	a.input = p.positional_count ? p.positional[0] : NULL;
+	a.loop = args_flag(&p, "--loop");
+	a.meeting = args_text(&p, "--meeting", NULL);
+	a.secret_file = args_text(&p, "--secret-file", NULL);
+	a.listen = args_text(&p, "--listen", NULL);
+	a.perf = args_text(&p, "--perf", NULL);
+	a.name = args_text(&p, "--name", NULL);
+	a.peer_count = args_texts(&p, "--peer", a.peers, NET_MAX_DESTINATIONS);
+	a.participant_given = args_flag(&p, "--participant");
+	a.participant = (uint32_t)args_number(&p, "--participant", 0);
+	a.seconds = args_number(&p, "--seconds", 0);
+	if (!a.meeting || !a.secret_file) return args_error(&cmd_send_spec, "--meeting and --secret-file are needed");
+	if (!a.peer_count && !a.listen)
+		return args_error(&cmd_send_spec, "give --peer (or --listen, for receivers that say HELLO)");
+	if (!!a.input == !!a.perf) return args_error(&cmd_send_spec, "give one SESSION.cavrec or --perf FILE.cavperf");
 	uint8_t *secret = NULL;
 	size_t secret_size = 0;
 	if (net_secret_read(a.secret_file, &secret, &secret_size) != CV_OK) return 1;
@@ -621,60 +584,40 @@ static enum cv_result join_render(const struct join_args *a, struct meet_feed *f
 int app_join_hooks(int argc, char **argv, const struct app_hooks *hooks)
 {
 	struct join_args a = {.render = true};
-	for (int i = 0; i < argc; i++) {
-		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
-			fputs(join_usage, stdout);
-			return 0;
-		} else if (!strcmp(o, "--no-render")) a.render = false;
-		else if (!strcmp(o, "--render")) a.render = true;
-		else if (!strcmp(o, "--window")) a.window = true;
-		else if (!strcmp(o, "--headless")) a.headless = true;
-		else if (!strcmp(o, "--xr")) a.xr = true;
-		else if (!strcmp(o, "--overlay")) a.overlay = true;
-		else if (!strcmp(o, "--validation")) a.validation = true;
-		else if (!v) return bad(join_usage, "option %s needs a value (or is unknown)", o);
-		else if (!strcmp(o, "--meeting")) a.meeting = argv[++i];
-		else if (!strcmp(o, "--secret-file")) a.secret_file = argv[++i];
-		else if (!strcmp(o, "--listen")) a.listen = argv[++i];
-		else if (!strcmp(o, "--record")) a.record = argv[++i];
-		else if (!strcmp(o, "--avatar-dir")) a.avatar_dir = argv[++i];
-		else if (!strcmp(o, "--output")) {
-			char probe[4096];
-			if (!offscreen_frame_path(v, 0, probe, sizeof(probe)))
-				return bad(join_usage, "--output needs a path with at most one %%u (or %%04u, %%d) for the frame number "
-				           "and no other %%, not '%s'", v);
-			a.output = argv[++i];
-		}
-		else if (!strcmp(o, "--device")) a.device = argv[++i];
-		else if (!strcmp(o, "--avatar")) a.send_avatar = argv[++i];
-		else if (!strcmp(o, "--name")) a.send_name = argv[++i];
-		else if (!strcmp(o, "--send-as")) {
-			if (!parse_u32(v, 1, (1u << 31) - 1, &a.send_id)) return bad(join_usage, "--send-as needs a participant id, not '%s'", v);
-			i++;
-		}
-		else if (!strcmp(o, "--peer")) {
-			if (a.peer_count == NET_MAX_DESTINATIONS) return bad(join_usage, "%s", "too many --peer");
-			a.peers[a.peer_count++] = argv[++i];
-		} else if (!strcmp(o, "--seconds")) {
-			if (!parse_double(v, 0.001, 1e9, &a.seconds)) return bad(join_usage, "--seconds needs a duration, not '%s'", v);
-			i++;
-		} else if (!strcmp(o, "--frames")) {
-			if (!parse_u32(v, 1, 10000000, &a.frames)) return bad(join_usage, "--frames needs a count, not '%s'", v);
-			i++;
-		} else if (!strcmp(o, "--size")) {
-			if (sscanf(v, "%ux%u", &a.width, &a.height) != 2 || !a.width || !a.height || a.width > 16384 || a.height > 16384)
-				return bad(join_usage, "--size needs WxH, not '%s'", v);
-			i++;
-		} else return bad(join_usage, "unknown option '%s'", o);
-	}
+	struct args p;
+	int code = args_parse(&cmd_join_spec, argc, argv, &p);
+	if (p.help) fputs(join_usage, stdout);
+	if (code >= 0) return code;
+	if (args_flag(&p, "--no-render") && args_flag(&p, "--render"))
+		return args_error(&cmd_join_spec, "--render and --no-render exclude each other");
+	a.render = !args_flag(&p, "--no-render");
+	a.window = args_flag(&p, "--window");
+	a.headless = args_flag(&p, "--headless");
+	a.xr = args_flag(&p, "--xr");
+	a.overlay = args_flag(&p, "--overlay");
+	a.validation = args_flag(&p, "--validation");
+	a.meeting = args_text(&p, "--meeting", NULL);
+	a.secret_file = args_text(&p, "--secret-file", NULL);
+	a.listen = args_text(&p, "--listen", NULL);
+	a.record = args_text(&p, "--record", NULL);
+	a.avatar_dir = args_text(&p, "--avatar-dir", NULL);
+	a.output = args_text(&p, "--output", NULL);
+	a.device = args_text(&p, "--device", NULL);
+	a.send_avatar = args_text(&p, "--avatar", NULL);
+	a.send_name = args_text(&p, "--name", NULL);
+	a.send_id = (uint32_t)args_number(&p, "--send-as", 0);
+	a.peer_count = args_texts(&p, "--peer", a.peers, NET_MAX_DESTINATIONS);
+	a.seconds = args_number(&p, "--seconds", 0);
+	a.frames = (uint32_t)args_number(&p, "--frames", 0);
+	const struct args_value *size = args_get(&p, "--size");
+	if (size) a.width = size->width, a.height = size->height;
 	if (!a.meeting || !a.secret_file || !a.listen)
-		return bad(join_usage, "%s", "--meeting, --secret-file and --listen are needed");
-	if (!a.send_id != !a.send_avatar)
-		return bad(join_usage, "%s", "--send-as ID and --avatar FILE go together");
-	if (a.send_id && !a.render) return bad(join_usage, "%s", "--send-as sends what is shown: not with --no-render");
+		return args_error(&cmd_join_spec, "--meeting, --secret-file and --listen are needed");
+	if (!a.send_id != !a.send_avatar) return args_error(&cmd_join_spec, "--send-as ID and --avatar FILE go together");
+	if (a.send_id && !a.render)
+		return args_error(&cmd_join_spec, "--send-as sends what is shown: not with --no-render");
 	if ((a.window && a.headless) || (a.xr && (a.window || a.headless)))
-		return bad(join_usage, "%s", "--window, --headless and --xr exclude each other");
+		return args_error(&cmd_join_spec, "--window, --headless and --xr exclude each other");
 	uint8_t *secret = NULL;
 	size_t secret_size = 0;
 	if (net_secret_read(a.secret_file, &secret, &secret_size) != CV_OK) return 1;

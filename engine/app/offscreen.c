@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/args.h"
 #include "app/spawn.h"
 #include "present.h"
 
@@ -90,48 +91,9 @@ static enum cv_result offscreen_end(struct presenter *p, struct present_frame *f
 	}
 	if (!o->png_pattern) return CV_OK;
 	char path[4096];
-	if (!offscreen_frame_path(o->png_pattern, f->index, path, sizeof(path)))
+	if (!app_frame_path(o->png_pattern, f->index, path, sizeof(path)))
 		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "output pattern '%s' is not a path with one %%u", o->png_pattern);
 	return cv_image_save_png(path, &o->last);
-}
-
-bool offscreen_frame_path(const char *pattern, uint64_t frame, char *out, size_t size)
-{
-	size_t n = 0;
-	bool converted = false;
-	for (const char *c = pattern; *c; c++) {
-		char piece[32];
-		const char *text = c;
-		size_t len = 1;
-		if (*c == '%') {
-			if (c[1] == '%') {
-				c++;
-			} else {
-				const char *spec = c + 1;
-				bool zero = *spec == '0';
-				spec += zero;
-				unsigned width = 0;
-				for (int digits = 0; *spec >= '0' && *spec <= '9'; spec++, digits++) {
-					if (digits == 2) return false;
-					width = width * 10 + (unsigned)(*spec - '0');
-				}
-				if ((*spec != 'u' && *spec != 'd') || converted || width >= 20) return false;
-				converted = true;
-				/* Our own format, with the user's width as an argument: the pattern is never a format. */
-				int k = snprintf(piece, sizeof(piece), zero ? "%0*llu" : "%*llu", (int)width, (unsigned long long)frame);
-				if (k < 0 || (size_t)k >= sizeof(piece)) return false;
-				text = piece;
-				len = (size_t)k;
-				c = spec;
-			}
-		}
-		if (n + len >= size) return false;
-		memcpy(out + n, text, len);
-		n += len;
-	}
-	if (!size) return false;
-	out[n] = '\0';
-	return true;
 }
 
 static bool offscreen_should_close(struct presenter *p)
@@ -162,7 +124,7 @@ enum cv_result offscreen_create(struct gpu_context *ctx, const struct offscreen_
 		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "offscreen size %ux%u is not in 1..16384", desc->width, desc->height);
 	if (views > RENDER_MAX_VIEWS) return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "%u views (at most %d)", views, RENDER_MAX_VIEWS);
 	char probe[4096];
-	if (desc->png_pattern && !offscreen_frame_path(desc->png_pattern, 0, probe, sizeof(probe)))
+	if (desc->png_pattern && !app_frame_path(desc->png_pattern, 0, probe, sizeof(probe)))
 		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "output pattern '%s' may hold one %%u (or %%04u, %%d) for the frame "
 		               "number and no other %%", desc->png_pattern);
 	struct offscreen *o = calloc(1, sizeof(*o));

@@ -89,15 +89,11 @@ uint32_t window_swapchain_generation(struct presenter *p); /* bumps each time th
 struct offscreen_desc {
 	uint32_t width, height;  /* of each view */
 	uint32_t view_count;     /* 0 or 1: mono; 2: a stereo pair, saved side by side (left | right) */
-	const char *png_pattern; /* a path with at most one %u, %d, %0Nu (offscreen_frame_path); NULL: no files */
+	const char *png_pattern; /* a path with at most one %u, %d, %0Nu (app_frame_path, app/args.h); NULL: no files */
 	const char *video_path;  /* an MP4 encoded by ffmpeg (instead of PNG files); NULL: none */
 	float fps;               /* of the video; 0: 30 */
 };
 enum cv_result offscreen_create(struct gpu_context *ctx, const struct offscreen_desc *desc, struct presenter **out);
-/* The file for frame `frame` of a PNG pattern: at most one %u or %d, optionally with a width (%04u, %6d, N < 20),
- * replaced by the frame number; %% is a percent sign; any other % is refused. The pattern comes from the user and
- * is never given to printf. False when the pattern is not like that or the result does not fit. */
-bool offscreen_frame_path(const char *pattern, uint64_t frame, char *out, size_t size);
 /* Ends the video, if any, and reports whether ffmpeg wrote it. */
 enum cv_result offscreen_finish(struct presenter *p);
 /* The last rendered frame, views side by side (valid after end_frame). */

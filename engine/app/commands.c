@@ -1,0 +1,65 @@
+#include "app/commands.h"
+
+#include <string.h>
+
+#include "net/net.h"
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool ends_with_mp4(const char *s)
+{
+	size_t n = strlen(s);
+	return n >= 4 && !strcmp(s + n - 4, ".mp4");
+}
+
+static bool png_pattern_ok(const char *s)
+{
+	char probe[4096];
+	return app_frame_path(s, 0, probe, sizeof(probe));
+}
+
+static bool output_ok(const char *s) { return ends_with_mp4(s) || png_pattern_ok(s); }
+
+#define OUTPUT_WHAT "a path with at most one %u (or %04u, %d) for the frame number and no other %"
+#define FRAMES {"--frames", NULL, ARGS_NUMBER, true, 1, CLI_MAX_FRAMES, "a positive count (at most 10000000)", 0, NULL}
+#define SIZE {"--size", NULL, ARGS_SIZE, true, 1, 16384, "WxH (1..16384)", 0, NULL}
+#define SECONDS {"--seconds", NULL, ARGS_NUMBER, false, 0.001, 1e9, "a duration in seconds", 0, NULL}
+#define TEXT(name, what) {name, NULL, ARGS_TEXT, false, 0, 0, what, 0, NULL}
+#define FLAG(name) {name, NULL, ARGS_FLAG, false, 0, 0, NULL, 0, NULL}
+
+static const struct args_option main_options[] = {
+	FLAG("--window"), FLAG("--xr"), FLAG("--headless"), FRAMES, SIZE,
+	{"--output", NULL, ARGS_TEXT, false, 0, 0, "a .mp4 file or " OUTPUT_WHAT, 0, output_ok},
+	{"--fps", NULL, ARGS_NUMBER, false, 1, 1000, "a rate in 1..1000", 0, NULL},
+	{"--samples", NULL, ARGS_NUMBER, true, 1, 8, "1, 2, 4 or 8", 0, NULL},
+	FLAG("--no-vsync"), FLAG("--stereo"), TEXT("--device", "a device name"),
+	{"--start", NULL, ARGS_NUMBER, false, 0, 1e9, "seconds >= 0", 0, NULL},
+	{"--speed", NULL, ARGS_NUMBER, false, 0.0625, 16, "1/16..16", 0, NULL},
+	FLAG("--loop"), FLAG("--overlay"), FLAG("--no-overlay"),
+	{"--seed", NULL, ARGS_NUMBER, true, 0, 4294967295.0 - 1024, "a number", 0, NULL},
+	FLAG("--still"), FLAG("--validation"), {"--verbose", "-v", ARGS_FLAG, false, 0, 0, NULL, 0, NULL}, FLAG("--version"),
+};
+const struct args_spec cmd_main_spec = {"cavr", main_options, COUNT(main_options), 2};
+
+static const struct args_option join_options[] = {
+	TEXT("--meeting", "a meeting name"), TEXT("--secret-file", "a file"), TEXT("--listen", "ADDR:PORT"),
+	{"--peer", NULL, ARGS_TEXT, false, 0, 0, "ADDR:PORT", NET_MAX_DESTINATIONS, NULL},
+	TEXT("--record", "a .cavrec file"), SECONDS, FLAG("--no-render"), FLAG("--render"), FLAG("--window"),
+	FLAG("--headless"), FLAG("--xr"), FRAMES, SIZE,
+	{"--output", NULL, ARGS_TEXT, false, 0, 0, OUTPUT_WHAT, 0, png_pattern_ok},
+	TEXT("--avatar-dir", "a folder"), FLAG("--overlay"), TEXT("--device", "a device name"), FLAG("--validation"),
+	{"--send-as", NULL, ARGS_NUMBER, true, 1, 2147483647, "a participant id (1..2^31-1)", 0, NULL},
+	TEXT("--avatar", "an avatar file"), TEXT("--name", "a display name"),
+};
+const struct args_spec cmd_join_spec = {"cavr join", join_options, COUNT(join_options), 0};
+
+static const struct args_option send_options[] = {
+	TEXT("--meeting", "a meeting name"), TEXT("--secret-file", "a file"), TEXT("--listen", "ADDR:PORT"),
+	{"--peer", NULL, ARGS_TEXT, false, 0, 0, "ADDR:PORT", NET_MAX_DESTINATIONS, NULL},
+	TEXT("--perf", "a .cavperf file"), TEXT("--name", "a display name"),
+	{"--participant", NULL, ARGS_NUMBER, true, 0, 2147483647, "an id below 2^31", 0, NULL}, SECONDS, FLAG("--loop"),
+};
+const struct args_spec cmd_send_spec = {"cavr send", send_options, COUNT(send_options), 1};
+
+const struct args_spec *const cmd_specs[] = {&cmd_main_spec, &cmd_join_spec, &cmd_send_spec};
+const size_t cmd_spec_count = COUNT(cmd_specs);
