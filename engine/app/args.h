@@ -21,7 +21,7 @@ enum args_kind {
 #define ARGS_MAX_OPTIONS 48
 #define ARGS_MAX_LIST 16
 #define ARGS_MAX_REPEATS 64  /* values of repeatable options, all together */
-#define ARGS_MAX_POSITIONAL 64
+#define ARGS_MAX_POSITIONAL 4097 /* rec import: OUT and a performance per participant */
 
 struct args_option {
 	const char *name;  /* "--frames" */

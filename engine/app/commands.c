@@ -61,5 +61,28 @@ static const struct args_option send_options[] = {
 };
 const struct args_spec cmd_send_spec = {"cavr send", send_options, COUNT(send_options), 1};
 
-const struct args_spec *const cmd_specs[] = {&cmd_main_spec, &cmd_join_spec, &cmd_send_spec};
+#define REC_SECONDS(name) {name, NULL, ARGS_NUMBER, false, 0, 4503599627.370496, "seconds (0..2^52 us)", 0, NULL}
+static const struct args_option rec_inspect_options[] = {REC_SECONDS("--gap")};
+const struct args_spec cmd_rec_inspect_spec = {"cavr rec inspect", rec_inspect_options, COUNT(rec_inspect_options), 1};
+static const struct args_option rec_cut_options[] = {REC_SECONDS("--from"), REC_SECONDS("--to")};
+const struct args_spec cmd_rec_cut_spec = {"cavr rec cut", rec_cut_options, COUNT(rec_cut_options), 2};
+const struct args_spec cmd_rec_merge_spec = {"cavr rec merge", NULL, 0, ARGS_MAX_POSITIONAL};
+static const struct args_option rec_import_options[] = {
+	{"--quality", NULL, ARGS_NUMBER, false, 1.0 / 64, 64, "a value in 1/64..64", 0, NULL},
+	{"--epoch", NULL, ARGS_NUMBER, false, 0, 1e11, "seconds since 1970", 0, NULL},
+	TEXT("--names", "a comma-separated list"),
+};
+const struct args_spec cmd_rec_import_spec = {"cavr rec import", rec_import_options, COUNT(rec_import_options),
+                                              ARGS_MAX_POSITIONAL};
+static const struct args_option rec_bench_options[] = {
+	{"--seconds", NULL, ARGS_NUMBER, true, 1, 86400, "whole seconds in 1..86400", 0, NULL},
+	{"--participants", NULL, ARGS_NUMBER, true, 1, 4096, "a count in 1..4096", 0, NULL},
+	{"--packet", NULL, ARGS_NUMBER, true, 1, 1 << 20, "bytes in 1..2^20", 0, NULL},
+	FLAG("--fsync"), TEXT("--dir", "a folder"),
+};
+const struct args_spec cmd_rec_bench_spec = {"cavr rec bench", rec_bench_options, COUNT(rec_bench_options), 0};
+
+const struct args_spec *const cmd_specs[] = {&cmd_main_spec, &cmd_join_spec, &cmd_send_spec, &cmd_rec_inspect_spec,
+                                             &cmd_rec_cut_spec, &cmd_rec_merge_spec, &cmd_rec_import_spec,
+                                             &cmd_rec_bench_spec};
 const size_t cmd_spec_count = COUNT(cmd_specs);

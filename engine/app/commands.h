@@ -10,6 +10,8 @@
 extern const struct args_spec cmd_main_spec; /* cavr [render|play|view|devices] [FILE] */
 extern const struct args_spec cmd_join_spec;
 extern const struct args_spec cmd_send_spec;
+extern const struct args_spec cmd_rec_inspect_spec, cmd_rec_cut_spec, cmd_rec_merge_spec, cmd_rec_import_spec,
+	cmd_rec_bench_spec;
 /* Every table, for the fuzz target. */
 extern const struct args_spec *const cmd_specs[];
 extern const size_t cmd_spec_count;

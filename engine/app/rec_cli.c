@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app/commands.h"
 #include "app/rec_cli.h"
 #include "avatar/cavatar.h"
 #include "avatar/safetensors.h"
@@ -44,27 +45,6 @@ static int bad_usage(const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\nrun 'cavr rec --help' for usage\n");
 	return 2;
-}
-
-/* Seconds on the command line to microseconds on the recording's clock. */
-static bool parse_seconds(const char *s, int64_t *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < 0 || v > (double)SESSION_MAX_TIME_US / 1e6) return false;
-	*out = (int64_t)llround(v * 1e6);
-	return true;
-}
-
-static bool parse_count(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi) return false;
-	*out = v;
-	return true;
 }
 
 static double seconds(int64_t us) { return (double)us / 1e6; }
@@ -857,120 +837,87 @@ static enum cv_result bench(const struct bench_opts *b)
 
 /* ---- argument parsing ---- */
 
+/* Parses a subcommand's arguments (after its name) with its table: -1 to go on, else the exit code. */
+static int rec_args(const struct args_spec *spec, int argc, char **argv, struct args *a)
+{
+	int code = args_parse(spec, argc - 1, argv + 1, a);
+	if (a->help) fputs(usage, stdout);
+	return code;
+}
+
+static int64_t us_of(double seconds) { return (int64_t)llround(seconds * 1e6); }
+
 static int run_inspect(int argc, char **argv)
 {
-	const char *path = NULL;
-	int64_t gap = 1000000;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--gap")) {
-			if (i + 1 == argc || !parse_seconds(argv[i + 1], &gap))
-				return bad_usage("--gap needs seconds, not '%s'", i + 1 < argc ? argv[i + 1] : "");
-			i++;
-		} else if (argv[i][0] == '-' || path) return bad_usage("unexpected argument '%s'", argv[i]);
-		else path = argv[i];
-	}
-	if (!path) return bad_usage("%s", "inspect needs a file: cavr rec inspect FILE");
-	return inspect(path, gap) == CV_OK ? 0 : 1;
+	struct args a;
+	int code = rec_args(&cmd_rec_inspect_spec, argc, argv, &a);
+	if (code >= 0) return code;
+	if (!a.positional_count) return args_error(a.spec, "inspect needs a file: cavr rec inspect FILE");
+	return inspect(a.positional[0], us_of(args_number(&a, "--gap", 1))) == CV_OK ? 0 : 1;
 }
 
 static int run_cut(int argc, char **argv)
 {
-	char *files[2];
-	int nfiles = 0;
-	int64_t from = 0, to = INT64_MAX;
-	for (int i = 1; i < argc; i++) {
-		bool is_from = !strcmp(argv[i], "--from");
-		if (is_from || !strcmp(argv[i], "--to")) {
-			if (i + 1 == argc || !parse_seconds(argv[i + 1], is_from ? &from : &to))
-				return bad_usage("%s needs seconds", argv[i]);
-			i++;
-		} else if (argv[i][0] == '-' || nfiles == 2) return bad_usage("unexpected argument '%s'", argv[i]);
-		else files[nfiles++] = argv[i];
-	}
-	if (nfiles != 2)
-		return bad_usage("%s", "cut needs an input and an output: cavr rec cut IN OUT --from S --to S");
-	if (from >= to) return bad_usage("%s", "--from must be before --to");
-	int code = output_is_input(files[1], files, 1);
+	struct args a;
+	int code = rec_args(&cmd_rec_cut_spec, argc, argv, &a);
+	if (code >= 0) return code;
+	if (a.positional_count != 2)
+		return args_error(a.spec, "cut needs an input and an output: cavr rec cut IN OUT --from S --to S");
+	int64_t from = us_of(args_number(&a, "--from", 0)), to = args_flag(&a, "--to") ? us_of(args_number(&a, "--to", 0))
+	                                                                                  : INT64_MAX;
+	if (from >= to) return args_error(a.spec, "--from must be before --to");
+	char *files[2] = {(char *)a.positional[0], (char *)a.positional[1]};
+	code = output_is_input(files[1], files, 1);
 	if (code) return code;
 	return cut(files[0], files[1], from, to) == CV_OK ? 0 : 1;
 }
 
 static int run_merge(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++)
-		if (argv[i][0] == '-') return bad_usage("unexpected argument '%s'", argv[i]);
-	if (argc < 3) return bad_usage("%s", "merge needs an output and inputs: cavr rec merge OUT IN1 IN2...");
-	int code = output_is_input(argv[1], argv + 2, argc - 2);
+	struct args a;
+	int code = rec_args(&cmd_rec_merge_spec, argc, argv, &a);
+	if (code >= 0) return code;
+	if (a.positional_count < 2) return args_error(a.spec, "merge needs an output and inputs: cavr rec merge OUT IN1 IN2...");
+	char **paths = (char **)a.positional;
+	code = output_is_input(paths[0], paths + 1, (int)a.positional_count - 1);
 	if (code) return code;
-	return merge(argv[1], argv + 2, (size_t)(argc - 2)) == CV_OK ? 0 : 1;
+	return merge(paths[0], paths + 1, a.positional_count - 1) == CV_OK ? 0 : 1;
 }
 
 static int run_import(int argc, char **argv)
 {
-	char **perfs = calloc((size_t)argc, sizeof(*perfs));
-	if (!perfs) return 1;
-	const char *out = NULL, *names = NULL;
-	double quality = 1, epoch_s = 0;
-	size_t n = 0;
-	int code = -1;
-	for (int i = 1; i < argc && code < 0; i++) {
-		const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
-		char *end = NULL;
-		if (!strcmp(a, "--quality")) {
-			quality = next ? strtod(next, &end) : 0;
-			if (!next || end == next || *end || !(quality >= 1.0 / 64 && quality <= 64))
-				code = bad_usage("%s", "--quality needs a value in 1/64..64");
-			i++;
-		} else if (!strcmp(a, "--epoch")) {
-			epoch_s = next ? strtod(next, &end) : -1;
-			if (!next || end == next || *end || !(epoch_s >= 0 && epoch_s < 1e11))
-				code = bad_usage("%s", "--epoch needs seconds since 1970");
-			i++;
-		} else if (!strcmp(a, "--names")) {
-			if (!next) code = bad_usage("%s", "--names needs a comma-separated list");
-			names = next;
-			i++;
-		} else if (a[0] == '-') code = bad_usage("unexpected argument '%s'", a);
-		else if (!out) out = a;
-		else perfs[n++] = argv[i];
-	}
-	if (code < 0 && (!out || !n))
-		code = bad_usage("%s", "import needs an output and performances: cavr rec import OUT PERF1 [PERF2...]");
-	if (code < 0 && names) {
+	struct args a;
+	int code = rec_args(&cmd_rec_import_spec, argc, argv, &a);
+	if (code >= 0) return code;
+	if (a.positional_count < 2)
+		return args_error(a.spec, "import needs an output and performances: cavr rec import OUT PERF1 [PERF2...]");
+	const char *out = a.positional[0], *names = args_text(&a, "--names", NULL);
+	char **perfs = (char **)a.positional + 1;
+	size_t n = a.positional_count - 1;
+	if (names) {
 		size_t count = 1;
 		for (const char *s = names; *s; s++) count += *s == ',';
-		for (const char *s = names; code < 0 && *s; s += strcspn(s, ",") + (s[strcspn(s, ",")] == ','))
-			if (strcspn(s, ",") > SESSION_MAX_NAME) code = bad_usage("%s", "a name in --names is too long");
-		if (code < 0 && count != n) code = bad_usage("--names gives %s names for another number of inputs",
-		                                             names);
+		for (const char *s = names; *s; s += strcspn(s, ",") + (s[strcspn(s, ",")] == ','))
+			if (strcspn(s, ",") > SESSION_MAX_NAME) return args_error(a.spec, "a name in --names is too long");
+		if (count != n) return args_error(a.spec, "--names gives %zu names for %zu inputs", count, n);
 	}
-	if (code < 0 && n > SESSION_MAX_PARTICIPANTS) code = bad_usage("%s", "too many performances");
-	if (code < 0) code = output_is_input(out, perfs, (int)n);
-	if (!code)
-		code = import(out, perfs, n, (float)quality, names, (int64_t)llround(epoch_s * 1e6)) == CV_OK ? 0 : 1;
-	free(perfs);
-	return code;
+	if (n > SESSION_MAX_PARTICIPANTS) return args_error(a.spec, "too many performances");
+	code = output_is_input(out, perfs, (int)n);
+	if (code) return code;
+	return import(out, perfs, n, (float)args_number(&a, "--quality", 1), names, us_of(args_number(&a, "--epoch", 0))) ==
+	               CV_OK ? 0 : 1;
 }
 
 static int run_bench(int argc, char **argv)
 {
+	struct args a;
+	int code = rec_args(&cmd_rec_bench_spec, argc, argv, &a);
+	if (code >= 0) return code;
 	const char *tmp = getenv("TMPDIR");
-	struct bench_opts b = {.seconds = 600, .participants = 16, .packet = 70, .dir = tmp && tmp[0] ? tmp : "/tmp"};
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
-		bool ok = next != NULL;
-		if (!strcmp(a, "--fsync")) {
-			b.fsync = true;
-			continue;
-		} else if (!strcmp(a, "--seconds")) ok = ok && parse_count(next, 1, 86400, &b.seconds);
-		else if (!strcmp(a, "--participants"))
-			ok = ok && parse_count(next, 1, SESSION_MAX_PARTICIPANTS, &b.participants);
-		else if (!strcmp(a, "--packet")) ok = ok && parse_count(next, 1, 1 << 20, &b.packet);
-		else if (!strcmp(a, "--dir")) b.dir = next;
-		else return bad_usage("unexpected argument '%s'", a);
-		if (!ok) return bad_usage("%s needs a value in range", a);
-		i++;
-	}
+	struct bench_opts b = {.seconds = (long)args_number(&a, "--seconds", 600),
+	                       .participants = (long)args_number(&a, "--participants", 16),
+	                       .packet = (long)args_number(&a, "--packet", 70), .fsync = args_flag(&a, "--fsync"),
+	                       .dir = args_text(&a, "--dir", tmp && tmp[0] ? tmp : "/tmp")};
 	return bench(&b) == CV_OK ? 0 : 1;
 }
 
