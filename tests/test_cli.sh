@@ -97,7 +97,13 @@ expect play-span-2p32 1 'give --frames' -- timeout 60 "$cavr" play "$files/span-
 	--size 16x16 --output "$work/wrap_%u.png"
 expect play-span-frames 0 'wrote 2 frames' -- timeout 60 "$cavr" play "$files/span-2p52.cavrec" --headless --frames 2 \
 	--size 16x16 --output "$work/long_%u.png"
-# minor: numbers are whole, finite and in range.
+# minor: numbers are whole, finite and in range, for every command (one parser, engine/app/args.c).
+expect bench-net-nan 2 '--seconds needs' -- "$cavr" bench net --seconds nan
+expect bench-net-list 2 '--jitter needs' -- "$cavr" bench net --jitter 1,,2
+expect bench-render-frames 2 '--frames needs' -- "$cavr" bench render --frames 0
+expect rec-cut-empty 2 '--from needs' -- "$cavr" rec cut a.cavrec b.cavrec --from ''
+expect send-participant 2 '--participant needs' -- "$cavr" send --participant 1.5 x.cavrec
+expect join-twice 2 '--listen is given twice' -- "$cavr" join --listen a:1 --listen b:2
 expect start-empty 2 '--start needs' -- "$cavr" play --start ''
 expect fps-tiny 2 '--fps needs' -- "$cavr" --fps 1e-45
 expect fps-nan 2 '--fps needs' -- "$cavr" --fps nan

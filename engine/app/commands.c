@@ -82,7 +82,48 @@ static const struct args_option rec_bench_options[] = {
 };
 const struct args_spec cmd_rec_bench_spec = {"cavr rec bench", rec_bench_options, COUNT(rec_bench_options), 0};
 
-const struct args_spec *const cmd_specs[] = {&cmd_main_spec, &cmd_join_spec, &cmd_send_spec, &cmd_rec_inspect_spec,
+#define LIST(name, lo, hi, what) {name, NULL, ARGS_LIST, true, lo, hi, what, 0, NULL}
+static const struct args_option bench_decode_options[] = {
+	TEXT("--avatar", "an avatar file"), TEXT("--device", "a device name"),
+	{"--repeat", NULL, ARGS_NUMBER, true, 1, 1000, "a count in 1..1000", 0, NULL},
+	LIST("--participants", 1, 256, "up to 8 comma-separated counts in 1..256"), FLAG("--f32"), FLAG("--no-pytorch"),
+	LIST("--kernel", 1, 1024, "PIXELS,CHANNELS,GROUP_X,GROUP_Y (1..1024)"),
+};
+const struct args_spec cmd_bench_decode_spec = {"cavr bench decode", bench_decode_options,
+                                                COUNT(bench_decode_options), 0};
+static const struct args_option bench_codec_options[] = {
+	TEXT("--avatar", "an avatar file"), TEXT("--perf", "a .cavperf file"), TEXT("--device", "a device name"),
+	{"--seconds", NULL, ARGS_NUMBER, false, 1, 3600, "seconds in 1..3600", 0, NULL},
+	{"--samples", NULL, ARGS_NUMBER, true, 1, 1000, "a count in 1..1000", 0, NULL},
+	{"--key-interval", NULL, ARGS_NUMBER, false, 0.04, 60, "seconds in 0.04..60", 0, NULL},
+	{"--noise", NULL, ARGS_NUMBER, false, 0, 10, "a value in 0..10", 0, NULL},
+	{"--quality", NULL, ARGS_LIST, false, 1.0 / 64, 64, "up to 8 comma-separated values in 1/64..64", 0, NULL},
+};
+const struct args_spec cmd_bench_codec_spec = {"cavr bench codec", bench_codec_options, COUNT(bench_codec_options), 0};
+static const struct args_option bench_net_options[] = {
+	{"--seconds", NULL, ARGS_NUMBER, false, 1, 3600, "seconds in 1..3600", 0, NULL},
+	{"--latent", NULL, ARGS_NUMBER, true, 1, 4096, "a code size in 1..4096", 0, NULL},
+	LIST("--jitter", 0, 1000, "up to 8 comma-separated ms in 0..1000"),
+	LIST("--participants", 1, 256, "up to 8 comma-separated counts in 1..256"),
+};
+const struct args_spec cmd_bench_net_spec = {"cavr bench net", bench_net_options, COUNT(bench_net_options), 0};
+static const struct args_option bench_render_options[] = {
+	LIST("--participants", 1, 16, "up to 8 comma-separated counts in 1..16"),
+	{"--frames", NULL, ARGS_NUMBER, true, 1, 100000, "a count in 1..100000", 0, NULL},
+	FLAG("--mono"), FLAG("--stereo"), TEXT("--session", "a .cavrec file"), TEXT("--device", "a device name"),
+};
+const struct args_spec cmd_bench_render_spec = {"cavr bench render", bench_render_options,
+                                                COUNT(bench_render_options), 0};
+static const struct args_option bench_splat_options[] = {
+	TEXT("--sizes", "Gaussians per avatar: 64k, 256k, 1M or grid sides, comma-separated"),
+	{"--repeat", NULL, ARGS_NUMBER, true, 1, 100, "a count in 1..100", 0, NULL},
+	{"--size", NULL, ARGS_SIZE, true, 16, 8192, "WxH (16..8192)", 0, NULL}, TEXT("--device", "a device name"),
+	FLAG("--f32"),
+};
+const struct args_spec cmd_bench_splat_spec = {"cavr bench splat", bench_splat_options, COUNT(bench_splat_options), 0};
+
+const struct args_spec *const cmd_specs[] = {&cmd_bench_decode_spec, &cmd_bench_codec_spec, &cmd_bench_net_spec,
+                                             &cmd_bench_render_spec, &cmd_bench_splat_spec, &cmd_main_spec, &cmd_join_spec, &cmd_send_spec, &cmd_rec_inspect_spec,
                                              &cmd_rec_cut_spec, &cmd_rec_merge_spec, &cmd_rec_import_spec,
                                              &cmd_rec_bench_spec};
 const size_t cmd_spec_count = COUNT(cmd_specs);

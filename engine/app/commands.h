@@ -12,6 +12,8 @@ extern const struct args_spec cmd_join_spec;
 extern const struct args_spec cmd_send_spec;
 extern const struct args_spec cmd_rec_inspect_spec, cmd_rec_cut_spec, cmd_rec_merge_spec, cmd_rec_import_spec,
 	cmd_rec_bench_spec;
+extern const struct args_spec cmd_bench_decode_spec, cmd_bench_codec_spec, cmd_bench_net_spec, cmd_bench_render_spec,
+	cmd_bench_splat_spec;
 /* Every table, for the fuzz target. */
 extern const struct args_spec *const cmd_specs[];
 extern const size_t cmd_spec_count;
