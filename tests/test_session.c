@@ -1125,6 +1125,10 @@ static void test_participant_limit(void)
 	}
 	CHECK(all && session_writer_participant_count(w) == SESSION_MAX_PARTICIPANTS);
 	quiet(true);
+	/* C1 controls pass no more than C0 ones: U+009B is CSI to a terminal that `inspect` prints to. */
+	CHECK(session_writer_add_participant(w, &(struct session_participant){.id = 99998, .name = "x\xc2\x9b" "2J"}) !=
+	      CV_OK);
+	CHECK(session_path_problem("a\xc2\x9b" "2J.cavatar") && !session_path_problem("caf\xc3\xa9.cavatar"));
 	struct session_participant extra = {.id = 99999, .name = "one too many", .avatar_path = "a.cavatar"};
 	CHECK(session_writer_add_participant(w, &extra) == CV_ERROR_INVALID_ARGUMENT);
 	CHECK(!session_writer_has_participant(w, 99999) && session_writer_has_participant(w, 4096));
