@@ -118,6 +118,8 @@ expect lookup-dev-zero 0 'wrote 1 frames' -- timeout 60 "$cavr" play "$work/zero
 	--frames 1 --size 32x18 --output "$work/z.png"
 expect lookup-fifo 0 'wrote 1 frames' -- timeout 60 "$cavr" play "$work/fifo/demo-meeting.cavrec" --headless \
 	--frames 1 --size 32x18 --output "$work/z.png"
+expect play-fifo 1 'is not a regular file' -- timeout 30 "$cavr" play "$work/fifo/ana.cavatar" --headless --frames 1
+expect inspect-fifo 1 'is not a regular file' -- timeout 30 "$cavr" rec inspect "$work/fifo/ana.cavatar"
 expect view-fifo 1 'is not a regular file' -- timeout 30 "$cavr" view "$work/fifo/ana.cavatar" --headless --frames 1
 expect view-dev-zero 1 'is not a regular file' -- timeout 30 "$cavr" view /dev/zero --headless --frames 1
 expect secret-dev-zero 1 'is not a regular file' -- timeout 30 "$cavr" join --meeting m --secret-file /dev/zero \

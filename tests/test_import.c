@@ -434,7 +434,8 @@ static void test_hostile(void)
 	expect_refused("missing avatar", &s, "missing/x.cavatar");
 	/* Issue 14 finding 8: an absolute or ".." avatar path was opened and imported (and /etc/passwd's first bytes
 	 * showed in the error); now refused before anything is opened, and the file's contents are never echoed. */
-	const char *escapes[] = {"/etc/passwd", "../ana.cavatar", "sub/../../ana.cavatar", "/dev/zero"};
+	CHECK(symlink("/etc/passwd", tmp_path("link.cavatar")) == 0);
+	const char *escapes[] = {"/etc/passwd", "../ana.cavatar", "sub/../../ana.cavatar", "/dev/zero", "link.cavatar"};
 	for (size_t i = 0; i < sizeof(escapes) / sizeof(escapes[0]); i++) {
 		s = good, s.avatar = escapes[i];
 		write_perf(tmp_path("hostile.cavperf"), &s);

@@ -2,6 +2,7 @@
  * `cavr bench codec` (rec_cli.h). Kept apart from the commands so the fuzz target (tests/fuzz/fuzz_cavperf.c)
  * builds it with the parsers it stands on. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +206,25 @@ static enum cv_result perf_parse(struct st_file *st, const char *path, struct re
 	return CV_OK;
 }
 
+/* The avatar a performance names must stay below its folder on disk too: a symbolic link there (to /etc/passwd)
+ * would otherwise be opened and imported. A file that is not there is left to the open that reports it. */
+static enum cv_result perf_avatar_inside(const char *path, const struct rec_perf *p)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + (slash == path) : 1, slash ? path : ".");
+	char *real_dir = realpath(dir, NULL), *real_avatar = realpath(p->avatar_path, NULL);
+	size_t n = real_dir ? strlen(real_dir) : 0;
+	bool inside = !real_avatar || (real_dir && !strncmp(real_avatar, real_dir, n) &&
+	                               (real_avatar[n] == '/' || !strcmp(real_dir, "/")));
+	free(real_dir);
+	free(real_avatar);
+	if (!inside)
+		return CV_FAIL(CV_ERROR_FORMAT, "%s: metadata avatar must be a relative path below the performance's folder "
+		               "(it leads out through a symbolic link)", path);
+	return CV_OK;
+}
+
 enum cv_result rec_perf_read(const char *path, struct rec_perf *out)
 {
 	*out = (struct rec_perf){0};
@@ -212,6 +232,7 @@ enum cv_result rec_perf_read(const char *path, struct rec_perf *out)
 	CV_TRY(st_open(path, &st));
 	enum cv_result r = perf_parse(st, path, out);
 	st_close(&st);
+	if (r == CV_OK) r = perf_avatar_inside(path, out);
 	return r;
 }
 

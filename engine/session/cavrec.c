@@ -1067,18 +1067,13 @@ enum cv_result session_reader_open(const char *path, struct session_reader **out
 	*out = NULL;
 	struct session_reader *r;
 	CV_TRY(reader_create(path, &r));
-	r->fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (r->fd < 0 || fstat(r->fd, &st) != 0) {
-		enum cv_result res = CV_FAIL(CV_ERROR_IO, "cannot open '%s': %s", path, strerror(errno));
+	/* A regular file only, opened without blocking (a FIFO would wait for a writer); no size cap: chunks are read
+	 * one at a time, each allocation bounded by the format's limits. */
+	enum cv_result res = cv_file_open_regular(path, UINT64_MAX, 0, &r->fd, &r->size);
+	if (res != CV_OK) {
 		session_reader_destroy(&r);
 		return res;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		session_reader_destroy(&r);
-		return CV_FAIL(CV_ERROR_IO, "'%s' is not a file", path);
-	}
-	r->size = (uint64_t)st.st_size;
 	return reader_finish_open(&r, out);
 }
 
