@@ -1,6 +1,9 @@
 /* Unit tests of engine/core: results, files and image comparison. */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -33,6 +36,57 @@ static void test_file_roundtrip(void)
 	CHECK(cv_file_read("/nonexistent/cavr/file", &data, &size) == CV_ERROR_IO);
 	CHECK(data == NULL && size == 0);
 	CHECK(cv_file_write("/nonexistent/cavr/file", text, 1) == CV_ERROR_IO);
+}
+
+/* Names from untrusted input open regular files only, without blocking, within a size cap (issue 14 finding 7). */
+static void test_untrusted_files(void)
+{
+	char dir[512], path[600], fifo[600], link[600];
+	if (!test_scratch_dir("cavr-test-core", dir, sizeof(dir))) return;
+	snprintf(path, sizeof(path), "%s/ten", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(link, sizeof(link), "%s/zero", dir);
+	CHECK(cv_file_write(path, "0123456789", 10) == CV_OK);
+	CHECK(mkfifo(fifo, 0600) == 0 && symlink("/dev/zero", link) == 0);
+	cv_log_set_level(CV_LOG_ERROR + 1);
+	void *data = NULL;
+	size_t size = 0;
+	CHECK(cv_file_read_max(path, 10, &data, &size) == CV_OK && size == 10 && !memcmp(data, "0123456789", 10));
+	free(data);
+	CHECK(cv_file_read_max(path, 9, &data, &size) == CV_ERROR_IO && !data);
+	CHECK(cv_file_read(fifo, &data, &size) == CV_ERROR_IO); /* would block for a writer */
+	CHECK(cv_file_read(link, &data, &size) == CV_ERROR_IO); /* would never end */
+	CHECK(cv_file_read("/dev/zero", &data, &size) == CV_ERROR_IO);
+	CHECK(cv_file_read(dir, &data, &size) == CV_ERROR_IO);
+	int fd = -1;
+	uint64_t n = 0;
+	CHECK(cv_file_open_regular(path, 100, 0, &fd, &n) == CV_OK && fd >= 0 && n == 10);
+	if (fd >= 0) close(fd);
+	snprintf(link, sizeof(link), "%s/ten-link", dir);
+	CHECK(symlink(path, link) == 0);
+	CHECK(cv_file_open_regular(link, 100, 0, &fd, &n) == CV_OK);
+	if (fd >= 0) close(fd);
+	CHECK(cv_file_open_regular(link, 100, CV_FILE_NOFOLLOW, &fd, &n) == CV_ERROR_IO && fd == -1);
+	cv_log_set_level(CV_LOG_INFO);
+	unlink(link);
+	snprintf(link, sizeof(link), "%s/zero", dir);
+	unlink(link);
+	unlink(fifo);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* C0, DEL and UTF-8 C1 (CSI is U+009B) are control characters; other UTF-8 is not. */
+static void test_control_chars(void)
+{
+	CHECK(cv_control_char_len((const unsigned char *)"\x1b[2J", 5) == 1);
+	CHECK(cv_control_char_len((const unsigned char *)"\x7f", 1) == 1);
+	CHECK(cv_control_char_len((const unsigned char *)"\xc2\x9b" "2J", 4) == 2);
+	CHECK(cv_control_char_len((const unsigned char *)"\xc2\x80", 2) == 2);
+	CHECK(cv_control_char_len((const unsigned char *)"\xc2\xa0", 2) == 0); /* no-break space */
+	CHECK(cv_control_char_len((const unsigned char *)"\xc3\xa9", 2) == 0); /* e acute */
+	CHECK(cv_control_char_len((const unsigned char *)"\xc2", 1) == 0);
+	CHECK(cv_control_char_len((const unsigned char *)"a", 1) == 0);
 }
 
 static void test_overflow_helpers(void)
@@ -92,6 +146,8 @@ int main(void)
 {
 	RUN(test_result_strings);
 	RUN(test_file_roundtrip);
+	RUN(test_untrusted_files);
+	RUN(test_control_chars);
 	RUN(test_overflow_helpers);
 	RUN(test_image_diff);
 	RUN(test_png_roundtrip);

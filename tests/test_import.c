@@ -383,9 +383,13 @@ static void expect_refused(const char *what, const struct perf_spec *s, const ch
 
 static void test_hostile(void)
 {
-	char avatar[700];
-	snprintf(avatar, sizeof(avatar), "%s", asset("ana.cavatar"));
-	struct perf_spec good = {.n = 40, .z = 64, .joints = CODEC_HAND_JOINTS, .avatar = avatar};
+	/* A performance names its avatar below its own folder. */
+	void *avatar_bytes;
+	size_t avatar_size;
+	CHECK(cv_file_read(asset("ana.cavatar"), &avatar_bytes, &avatar_size) == CV_OK);
+	CHECK(cv_file_write(tmp_path("ana.cavatar"), avatar_bytes, avatar_size) == CV_OK);
+	free(avatar_bytes);
+	struct perf_spec good = {.n = 40, .z = 64, .joints = CODEC_HAND_JOINTS, .avatar = "ana.cavatar"};
 
 	/* The writer itself makes importable files; a joint without a position is imported as not tracked. */
 	char perf[640], out[640];
@@ -426,8 +430,20 @@ static void test_hostile(void)
 	expect_refused("version", &s, "format_version '2'");
 	s = good, s.expressions = "jaw_open,smile_l";
 	expect_refused("expression names", &s, "names other than 10 parameters");
-	s = good, s.avatar = "/nonexistent/x.cavatar";
-	expect_refused("missing avatar", &s, "/nonexistent/x.cavatar");
+	s = good, s.avatar = "missing/x.cavatar";
+	expect_refused("missing avatar", &s, "missing/x.cavatar");
+	/* Issue 14 finding 8: an absolute or ".." avatar path was opened and imported (and /etc/passwd's first bytes
+	 * showed in the error); now refused before anything is opened, and the file's contents are never echoed. */
+	CHECK(symlink("/etc/passwd", tmp_path("link.cavatar")) == 0);
+	const char *escapes[] = {"/etc/passwd", "../ana.cavatar", "sub/../../ana.cavatar", "/dev/zero", "link.cavatar"};
+	for (size_t i = 0; i < sizeof(escapes) / sizeof(escapes[0]); i++) {
+		s = good, s.avatar = escapes[i];
+		write_perf(tmp_path("hostile.cavperf"), &s);
+		snprintf(args, sizeof(args), "rec import '%s' '%s'", tmp_path("hostile.cavrec"), tmp_path("hostile.cavperf"));
+		int code = run_cavr(args, text, sizeof(text));
+		CHECK_MSG(code == 1 && strstr(text, "metadata avatar must be a relative path") && !strstr(text, "root:") &&
+		          access(tmp_path("hostile.cavrec"), F_OK) != 0, "%s: exit %d:\n%s", escapes[i], code, text);
+	}
 
 	/* A shape claiming far more data than the file holds is refused by the container before any allocation. */
 	write_st(perf, "{\"__metadata__\":{\"format\":\"cavperf\",\"format_version\":\"1\",\"fps\":\"30\","

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1143,6 +1144,112 @@ static void test_cut_merge(void)
 	free(expect.v);
 }
 
+/* Issue 14 finding 9: the participant limit is the writer's, documented, and reaching it ends nothing: the join
+ * past it fails with a clear error, its packets are refused, and everything else is recorded and closed. */
+static void test_participant_limit(void)
+{
+	const char *path = tmp_path("limit.cavrec");
+	struct session_writer *w = NULL;
+	CHECK(session_writer_create(path, &(struct session_writer_desc){0}, &w) == CV_OK);
+	if (!w) return;
+	uint8_t data[8] = {1, 2, 3};
+	bool all = true;
+	for (uint32_t id = 1; id <= SESSION_MAX_PARTICIPANTS; id++) {
+		all = all && session_writer_add_participant(w, &(struct session_participant){.id = id, .name = "m",
+		                                                                              .avatar_path = "a.cavatar"}) == CV_OK;
+		/* announce, one packet, leave: as a hostile member could, thousands of times */
+		all = all && session_writer_write(w, &(struct session_packet){.time_us = id, .participant = id, .data = data,
+		                                                              .size = 3}) == CV_OK;
+	}
+	CHECK(all && session_writer_participant_count(w) == SESSION_MAX_PARTICIPANTS);
+	quiet(true);
+	/* C1 controls pass no more than C0 ones: U+009B is CSI to a terminal that `inspect` prints to. */
+	CHECK(session_writer_add_participant(w, &(struct session_participant){.id = 99998, .name = "x\xc2\x9b" "2J"}) !=
+	      CV_OK);
+	CHECK(session_path_problem("a\xc2\x9b" "2J.cavatar") && !session_path_problem("caf\xc3\xa9.cavatar"));
+	struct session_participant extra = {.id = 99999, .name = "one too many", .avatar_path = "a.cavatar"};
+	CHECK(session_writer_add_participant(w, &extra) == CV_ERROR_INVALID_ARGUMENT);
+	CHECK(!session_writer_has_participant(w, 99999) && session_writer_has_participant(w, 4096));
+	CHECK(session_writer_write(w, &(struct session_packet){.time_us = 5000, .participant = 99999, .data = data,
+	                                                       .size = 3}) == CV_ERROR_INVALID_ARGUMENT);
+	quiet(false);
+	/* The writer goes on after both refusals. */
+	CHECK(session_writer_write(w, &(struct session_packet){.time_us = 5000, .participant = 7, .data = data,
+	                                                       .size = 3}) == CV_OK);
+	CHECK(session_writer_close(w) == CV_OK);
+	session_writer_destroy(&w);
+	struct session_reader *r = NULL;
+	CHECK(session_reader_open(path, &r) == CV_OK);
+	if (!r) return;
+	struct session_info info;
+	session_reader_info(r, &info);
+	CHECK(info.participant_count == SESSION_MAX_PARTICIPANTS && info.packet_count == SESSION_MAX_PARTICIPANTS + 1 &&
+	      info.footer_index);
+	session_reader_destroy(&r);
+}
+
+/* A write that fails (a full disk; here a file size limit with SIGXFSZ ignored, so write() returns EFBIG) leaves
+ * the file at its last complete chunk, and close syncs and closes it there: readable, nothing damaged or cut. */
+static void test_write_error(void)
+{
+	const char *path = tmp_path("full.cavrec");
+	struct session_writer *w = NULL;
+	CHECK(session_writer_create(path, &(struct session_writer_desc){.participants = meeting_people,
+	                                  .participant_count = 1, .chunk_bytes = 700}, &w) == CV_OK);
+	if (!w) return;
+	struct rlimit old;
+	getrlimit(RLIMIT_FSIZE, &old);
+	void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+	struct rlimit small = {.rlim_cur = 8000, .rlim_max = old.rlim_max};
+	CHECK(setrlimit(RLIMIT_FSIZE, &small) == 0);
+	uint8_t data[100] = {0};
+	enum cv_result r = CV_OK;
+	quiet(true);
+	int64_t t = 0;
+	for (int i = 0; i < 1000 && r == CV_OK; i++, t += 1000)
+		r = session_writer_write(w, &(struct session_packet){.time_us = t, .participant = 1, .data = data,
+		                                                     .size = sizeof(data)});
+	CHECK(r == CV_ERROR_IO);
+	CHECK(session_writer_write(w, &(struct session_packet){.time_us = t, .participant = 1, .data = data,
+	                                                       .size = sizeof(data)}) == CV_ERROR_IO);
+	struct session_writer_stats st;
+	session_writer_get_stats(w, &st);
+	CHECK(session_writer_close(w) == CV_ERROR_IO);
+	quiet(false);
+	session_writer_destroy(&w);
+	setrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, old_handler);
+	struct stat fs;
+	CHECK(stat(path, &fs) == 0 && (uint64_t)fs.st_size == st.bytes && st.chunks > 0);
+	struct session_reader *rd = NULL;
+	CHECK(session_reader_open(path, &rd) == CV_OK);
+	if (!rd) return;
+	struct session_reader_stats rs;
+	session_reader_get_stats(rd, &rs);
+	struct pkts got = {0};
+	read_rest(rd, &got);
+	CHECK(rs.tail_bytes == 0 && rs.damaged_chunks == 0 && got.n == st.packets && got.n > 0);
+	free(got.v);
+	session_reader_destroy(&rd);
+}
+
+/* A file's wall-clock start is untrusted: cut and merge refuse starts they cannot move or align (a start of
+ * INT64_MAX cut by 1 s wrote year -290308), and take those they can. */
+static void test_start_overflow(void)
+{
+	struct pkts expect = {0};
+	const char *late = tmp_path("late.cavrec"), *early = tmp_path("early.cavrec"), *out = tmp_path("start-out.cavrec");
+	write_meeting(late, &(struct meeting){.seconds = 2, .close = true, .epoch = INT64_MAX}, &expect, NULL);
+	write_meeting(early, &(struct meeting){.seconds = 2, .close = true, .epoch = 1}, &expect, NULL);
+	quiet(true);
+	CHECK(rec("cut", late, out, "--from", "1", NULL) == 1);
+	CHECK(rec("merge", out, late, early, NULL, NULL) == 1);
+	quiet(false);
+	CHECK(access(out, F_OK) != 0);
+	CHECK(rec("cut", early, out, "--from", "1", NULL) == 0);
+	free(expect.v);
+}
+
 static void remove_tmp_dir(void)
 {
 	DIR *d = opendir(tmp_dir);
@@ -1167,6 +1274,9 @@ int main(void)
 	RUN(test_kill);
 	RUN(test_hostile);
 	RUN(test_cut_merge);
+	RUN(test_participant_limit);
+	RUN(test_write_error);
+	RUN(test_start_overflow);
 	remove_tmp_dir();
 	return test_finish();
 }

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "app/app.h"
+#include "app/commands.h"
+#include "app/spawn.h"
 #include "avatar/decoder.h"
 
 struct bench_args {
@@ -46,28 +48,38 @@ enum cv_result app_bench_default_avatar(char *path, size_t size)
 	struct stat st;
 	if (stat(path, &st) == 0) return CV_OK;
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) return CV_FAIL(CV_ERROR_IO, "cannot create '%s'", dir);
-	char cmd[8192];
-	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 '%s' make --out '%s' --ref '%s/full-dam.ref.safetensors' --codes 1 --seed 1 --name full-dam",
-	         tool_path(), path, dir);
+	char ref[4096];
+	snprintf(ref, sizeof(ref), "%s/full-dam.ref.safetensors", dir);
+	const char *const argv[] = {"/usr/bin/python3", tool_path(), "make", "--out", path, "--ref", ref, "--codes", "1",
+	                            "--seed", "1", "--name", "full-dam", NULL};
 	fprintf(stderr, "bench: making a full-size random avatar with PyTorch (%s)\n", path);
-	if (system(cmd) != 0) return CV_FAIL(CV_ERROR_IO, "could not run %s (needs python3-torch)", tool_path());
+	struct app_child child;
+	if (app_spawn(argv, 0, &child) != CV_OK || app_spawn_wait(&child) != 0)
+		return CV_FAIL(CV_ERROR_IO, "could not run %s (needs python3-torch)", tool_path());
 	return CV_OK;
 }
 
 /* PyTorch's CPU time per decode of `batch` participants, or NAN when it cannot run. */
 static double pytorch_ms(const char *avatar, uint32_t batch)
 {
-	char cmd[8192];
-	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 '%s' bench --avatar '%s' --batch %u --threads %ld --repeat 3 2>/dev/null",
-	         tool_path(), avatar, batch, sysconf(_SC_NPROCESSORS_ONLN));
-	FILE *p = popen(cmd, "r");
-	if (!p) return NAN;
-	char line[512];
+	char batch_s[16], threads[16];
+	snprintf(batch_s, sizeof(batch_s), "%u", batch);
+	snprintf(threads, sizeof(threads), "%ld", sysconf(_SC_NPROCESSORS_ONLN));
+	/* An argument vector, never a shell command line: the avatar's name may hold any character. */
+	const char *const argv[] = {"/usr/bin/python3", tool_path(), "bench", "--avatar", avatar, "--batch", batch_s,
+	                            "--threads", threads, "--repeat", "3", NULL};
+	struct app_child child;
+	if (app_spawn(argv, APP_SPAWN_STDOUT_PIPE | APP_SPAWN_QUIET, &child) != CV_OK) return NAN;
+	FILE *p = fdopen(child.out, "r");
 	double ms = NAN;
-	while (fgets(line, sizeof(line), p))
-		if (!strncmp(line, "pytorch_cpu_decode_ms=", 22)) ms = atof(line + 22);
-	pclose(p);
-	return ms;
+	if (p) {
+		child.out = -1; /* the FILE owns it */
+		char line[512];
+		while (fgets(line, sizeof(line), p))
+			if (!strncmp(line, "pytorch_cpu_decode_ms=", 22)) ms = atof(line + 22);
+		fclose(p);
+	}
+	return app_spawn_wait(&child) == 0 ? ms : NAN;
 }
 
 static void random_code(float *code, uint32_t n, uint32_t seed)
@@ -218,32 +230,26 @@ int app_bench(int argc, char **argv)
 {
 	struct bench_args a = {.counts = {1, 2, 4, 16}, .count_n = 4, .repeat = 5, .pytorch = true};
 	if (argc < 1 || strcmp(argv[0], "decode")) return bench_usage("the benchmark to run is 'decode'");
-	for (int i = 1; i < argc; i++) {
-		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(o, "--f32")) a.f32 = true;
-		else if (!strcmp(o, "--no-pytorch")) a.pytorch = false;
-		else if (!v) return bench_usage("an option is missing its value or unknown");
-		else if (!strcmp(o, "--avatar")) a.avatar = argv[++i];
-		else if (!strcmp(o, "--device")) a.device = argv[++i];
-		else if (!strcmp(o, "--repeat")) {
-			a.repeat = (uint32_t)atoi(argv[++i]);
-			if (a.repeat < 1 || a.repeat > 1000) return bench_usage("--repeat needs 1..1000");
-		} else if (!strcmp(o, "--participants")) {
-			a.count_n = 0;
-			for (char *s = argv[++i]; *s && a.count_n < 8;) {
-				long n = strtol(s, &s, 10);
-				if (n < 1 || n > 256) return bench_usage("--participants needs counts in 1..256");
-				a.counts[a.count_n++] = (uint32_t)n;
-				if (*s == ',') s++;
-				else if (*s) return bench_usage("--participants needs a comma list");
-			}
-		} else if (!strcmp(o, "--kernel")) {
-			struct avatar_kernel_params *p = &a.params;
-			if (sscanf(argv[++i], "%u,%u,%u,%u", &p->convt_pixels, &p->convt_channels, &p->convt_group_x,
-			           &p->convt_group_y) != 4)
-				return bench_usage("--kernel needs four numbers");
-		} else return bench_usage("unknown option");
-	}
+	struct args p;
+	int code = args_parse(&cmd_bench_decode_spec, argc - 1, argv + 1, &p);
+	if (p.help) bench_usage(NULL);
+	if (code >= 0) return p.help ? 0 : code;
+	a.f32 = args_flag(&p, "--f32");
+	a.pytorch = !args_flag(&p, "--no-pytorch");
+	a.avatar = args_text(&p, "--avatar", NULL);
+	a.device = args_text(&p, "--device", NULL);
+	a.repeat = (uint32_t)args_number(&p, "--repeat", 5);
+	const struct args_value *v = args_get(&p, "--participants");
+	if (v && v->list_count > 8) return args_error(p.spec, "--participants takes at most 8 counts");
+	for (uint32_t i = 0; v && i < v->list_count; i++) a.counts[i] = (uint32_t)v->list[i];
+	if (v) a.count_n = v->list_count;
+	v = args_get(&p, "--kernel");
+	if (v && v->list_count != 4) return args_error(p.spec, "--kernel needs four numbers: PIXELS,CHANNELS,GROUP_X,GROUP_Y");
+	if (v)
+		a.params = (struct avatar_kernel_params){.convt_pixels = (uint32_t)v->list[0],
+		                                         .convt_channels = (uint32_t)v->list[1],
+		                                         .convt_group_x = (uint32_t)v->list[2],
+		                                         .convt_group_y = (uint32_t)v->list[3]};
 	char path[4096];
 	if (!a.avatar) {
 		if (app_bench_default_avatar(path, sizeof(path)) != CV_OK) return 1;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "app/commands.h"
 #include "app/bench_codec.h"
 #include "app/rec_cli.h"
 #include "avatar/decoder.h"
@@ -18,7 +19,7 @@
 #define FPS 30
 #define MAX_QUALITIES 8
 
-struct args {
+struct codec_args {
 	const char *avatar, *device, *perf;
 	double seconds, key_interval; /* key_interval: seconds, 0 for the codec's default */
 	bool seconds_given;
@@ -42,7 +43,7 @@ struct run {
 };
 
 struct bench {
-	struct args a;
+	struct codec_args a;
 	struct avatar_file *file;
 	uint32_t latent, frames;
 	float *mean, *std_dev;
@@ -357,40 +358,22 @@ static int usage(const char *why)
 int app_bench_codec(int argc, char **argv)
 {
 	struct bench b = {.a = {.seconds = 10, .samples = 20, .qualities = {0.5f, 1, 2, 4, 8}, .quality_count = 5}};
-	for (int i = 0; i < argc; i++) {
-		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!v) return usage("an option is missing its value or unknown");
-		i++;
-		if (!strcmp(o, "--avatar")) b.a.avatar = v;
-		else if (!strcmp(o, "--perf")) b.a.perf = v;
-		else if (!strcmp(o, "--device")) b.a.device = v;
-		else if (!strcmp(o, "--seconds")) {
-			b.a.seconds = atof(v);
-			b.a.seconds_given = true;
-			if (!(b.a.seconds >= 1 && b.a.seconds <= 3600)) return usage("--seconds needs 1..3600");
-		} else if (!strcmp(o, "--samples")) {
-			b.a.samples = (uint32_t)atoi(v);
-			if (b.a.samples < 1 || b.a.samples > 1000) return usage("--samples needs 1..1000");
-		} else if (!strcmp(o, "--key-interval")) {
-			b.a.key_interval = atof(v);
-			if (!(b.a.key_interval >= 0.04 && b.a.key_interval <= 60)) return usage("--key-interval needs 0.04..60 s");
-		} else if (!strcmp(o, "--noise")) {
-			b.a.noise = (float)atof(v);
-			if (!(b.a.noise >= 0 && b.a.noise <= 10)) return usage("--noise needs 0..10");
-		} else if (!strcmp(o, "--quality")) {
-			b.a.quality_count = 0;
-			for (const char *s = v; *s;) {
-				char *end;
-				double q = strtod(s, &end);
-				if (end == s || !(q >= 1.0 / 64 && q <= 64) || b.a.quality_count == MAX_QUALITIES)
-					return usage("--quality needs up to 8 comma-separated values in 1/64..64");
-				b.a.qualities[b.a.quality_count++] = (float)q;
-				s = *end == ',' ? end + 1 : end;
-				if (*end && *end != ',') return usage("--quality needs a comma list");
-			}
-			if (!b.a.quality_count) return usage("--quality needs a value");
-		} else return usage("unknown option");
-	}
+	struct args p;
+	int code = args_parse(&cmd_bench_codec_spec, argc, argv, &p);
+	if (p.help) usage("options");
+	if (code >= 0) return p.help ? 0 : code;
+	b.a.avatar = args_text(&p, "--avatar", NULL);
+	b.a.perf = args_text(&p, "--perf", NULL);
+	b.a.device = args_text(&p, "--device", NULL);
+	b.a.seconds_given = args_flag(&p, "--seconds");
+	b.a.seconds = args_number(&p, "--seconds", 10);
+	b.a.samples = (uint32_t)args_number(&p, "--samples", 20);
+	b.a.key_interval = args_number(&p, "--key-interval", 0);
+	b.a.noise = (float)args_number(&p, "--noise", 0);
+	const struct args_value *q = args_get(&p, "--quality");
+	if (q && q->list_count > MAX_QUALITIES) return args_error(p.spec, "--quality takes at most %d values", MAX_QUALITIES);
+	for (uint32_t i = 0; q && i < q->list_count; i++) b.a.qualities[i] = (float)q->list[i];
+	if (q) b.a.quality_count = q->list_count;
 	char path[4096];
 	enum cv_result r = CV_OK;
 	if (!b.a.avatar && !b.a.perf) {

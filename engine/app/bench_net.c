@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "app/app.h"
+#include "app/commands.h"
 #include "app/net_cli.h"
 #include "codec/codec.h"
 #include "net/net.h"
@@ -366,42 +367,22 @@ static int usage(const char *why)
 	return 2;
 }
 
-static bool parse_list(char *s, uint32_t lo, uint32_t hi, uint32_t *out, uint32_t *n)
-{
-	*n = 0;
-	while (*s && *n < 8) {
-		char *end;
-		long v = strtol(s, &end, 10);
-		if (end == s || v < (long)lo || v > (long)hi) return false;
-		out[(*n)++] = (uint32_t)v;
-		s = end;
-		if (*s == ',') s++;
-		else if (*s) return false;
-	}
-	return *n > 0;
-}
-
 int app_bench_net(int argc, char **argv)
 {
 	struct bench_args a = {.seconds = 10, .latent = 256, .jitters = {0, 20, 50}, .jitter_n = 3, .counts = {8, 32},
 	                       .count_n = 2};
-	for (int i = 0; i < argc; i += 2) { /* every option takes a value */
-		const char *o = argv[i];
-		char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(o, "-h") || !strcmp(o, "--help")) return usage("options");
-		if (!v) return usage("an option is missing its value or unknown");
-		if (!strcmp(o, "--seconds")) {
-			a.seconds = atof(v);
-			if (!(a.seconds >= 1 && a.seconds <= 3600)) return usage("--seconds needs 1..3600");
-		} else if (!strcmp(o, "--latent")) {
-			a.latent = (uint32_t)atoi(v);
-			if (a.latent < 1 || a.latent > CODEC_MAX_LATENT) return usage("--latent needs 1..4096");
-		} else if (!strcmp(o, "--jitter")) {
-			if (!parse_list(v, 0, 1000, a.jitters, &a.jitter_n)) return usage("--jitter needs a list of ms");
-		} else if (!strcmp(o, "--participants")) {
-			if (!parse_list(v, 1, MAX_N, a.counts, &a.count_n)) return usage("--participants needs counts 1..256");
-		} else return usage("unknown option");
-	}
+	struct args p;
+	int code = args_parse(&cmd_bench_net_spec, argc, argv, &p);
+	if (p.help) usage("options");
+	if (code >= 0) return p.help ? 0 : code;
+	a.seconds = args_number(&p, "--seconds", 10);
+	a.latent = (uint32_t)args_number(&p, "--latent", 256);
+	const struct args_value *j = args_get(&p, "--jitter"), *n = args_get(&p, "--participants");
+	if ((j && j->list_count > 8) || (n && n->list_count > 8)) return args_error(p.spec, "lists take at most 8 values");
+	for (uint32_t i = 0; j && i < j->list_count; i++) a.jitters[i] = (uint32_t)j->list[i];
+	if (j) a.jitter_n = j->list_count;
+	for (uint32_t i = 0; n && i < n->list_count; i++) a.counts[i] = (uint32_t)n->list[i];
+	if (n) a.count_n = n->list_count;
 	bench_mean = calloc(a.latent, sizeof(float));
 	bench_std = malloc(a.latent * sizeof(float));
 	if (!bench_mean || !bench_std) return 1;

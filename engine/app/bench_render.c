@@ -8,6 +8,7 @@
 
 #include "app/app.h"
 #include "app/bench_render.h"
+#include "app/commands.h"
 #include "meet/meet.h"
 
 #define WARMUP 3 /* frames before figures are kept: pipelines, first decodes, and the timers' lag */
@@ -83,37 +84,21 @@ int app_bench_render(int argc, char **argv)
 {
 	char demo[4096];
 	snprintf(demo, sizeof(demo), "%s/assets/sessions/demo-meeting.cavrec", CAVR_SOURCE_DIR);
-	const char *session = demo, *device = NULL;
-	uint32_t frames = 20, counts[8] = {1, 4, 8}, count_n = 3;
-	bool mono = true, stereo = true;
-	for (int i = 0; i < argc; i++) {
-		const char *o = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(o, "--mono")) stereo = false;
-		else if (!strcmp(o, "--stereo")) mono = false;
-		else if (next && !strcmp(o, "--session")) session = argv[++i];
-		else if (next && !strcmp(o, "--device")) device = argv[++i];
-		else if (next && !strcmp(o, "--frames")) {
-			frames = (uint32_t)strtoul(argv[++i], NULL, 10);
-			if (frames < 1 || frames > 100000) {
-				fprintf(stderr, "cavr bench render: --frames needs 1..100000\n");
-				return 2;
-			}
-		} else if (next && !strcmp(o, "--participants")) {
-			count_n = 0;
-			for (char *s = argv[++i], *end; *s && count_n < 8; s = *end ? end + 1 : end) {
-				unsigned long v = strtoul(s, &end, 10);
-				if (end == s || v < 1 || v > RENDER_MAX_AVATARS || (*end && *end != ',')) {
-					fprintf(stderr, "cavr bench render: --participants needs counts 1..%d, e.g. 1,4,8\n", RENDER_MAX_AVATARS);
-					return 2;
-				}
-				counts[count_n++] = (uint32_t)v;
-			}
-		} else {
-			fprintf(stderr, "usage: cavr bench render [--participants 1,4,8] [--frames N] [--mono | --stereo] "
-			                "[--session FILE.cavrec] [--device NAME]\n");
-			return !strcmp(o, "--help") || !strcmp(o, "-h") ? 0 : 2;
-		}
-	}
+	struct args p;
+	int code = args_parse(&cmd_bench_render_spec, argc, argv, &p);
+	if (p.help)
+		fprintf(stderr, "usage: cavr bench render [--participants 1,4,8] [--frames N] [--mono | --stereo] "
+		                "[--session FILE.cavrec] [--device NAME]\n");
+	if (code >= 0) return code;
+	_Static_assert(RENDER_MAX_AVATARS == 16, "the --participants range in commands.c");
+	bool mono = !args_flag(&p, "--stereo"), stereo = !args_flag(&p, "--mono");
+	if (!mono && !stereo) return args_error(p.spec, "--mono and --stereo exclude each other");
+	const char *session = args_text(&p, "--session", demo), *device = args_text(&p, "--device", NULL);
+	uint32_t frames = (uint32_t)args_number(&p, "--frames", 20), counts[8] = {1, 4, 8}, count_n = 3;
+	const struct args_value *v = args_get(&p, "--participants");
+	if (v && v->list_count > 8) return args_error(p.spec, "--participants takes at most 8 counts");
+	for (uint32_t i = 0; v && i < v->list_count; i++) counts[i] = (uint32_t)v->list[i];
+	if (v) count_n = v->list_count;
 	struct gpu_context *ctx = NULL;
 	if (gpu_context_create(&(struct gpu_context_desc){.device_name = device}, &ctx) != CV_OK) return 1;
 	printf("cavr bench render: %s, %s, 4x MSAA, 60 Hz display, 30 Hz codes, %u frames after %u warm-up\n\n",

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 
 #include "app/bench_splat.h"
+#include "app/commands.h"
+#include "app/spawn.h"
 #include "avatar/gca.h"
 #include "render/splat.h"
 
@@ -81,14 +83,21 @@ static enum cv_result bench_avatar(uint32_t grid, char *path, size_t size)
 		snprintf(geometry + n, sizeof(geometry) - n, "%u,", c);
 		snprintf(colour + m, sizeof(colour) - m, "%u,", c / 2); /* colour: half the geometry channels */
 	}
-	char cmd[8192];
 	const char *tools = getenv("CAVR_TOOLS_DIR");
-	snprintf(cmd, sizeof(cmd),
-	         "/usr/bin/python3 '%s/gca_reference.py' make --out '%s' --grid %u --init-size 4 --geometry-channels %s11 "
-	         "--colour-channels %s3 --latent 256 --dtype f16 --seed 1 --name gca-%u",
-	         tools ? tools : CAVR_SOURCE_DIR "/tools", path, grid, geometry, colour, grid);
+	char tool[4096], grid_s[16], name[32];
+	snprintf(tool, sizeof(tool), "%s/gca_reference.py", tools ? tools : CAVR_SOURCE_DIR "/tools");
+	snprintf(grid_s, sizeof(grid_s), "%u", grid);
+	snprintf(name, sizeof(name), "gca-%u", grid);
+	size_t n = strlen(geometry), m = strlen(colour);
+	snprintf(geometry + n, sizeof(geometry) - n, "11");
+	snprintf(colour + m, sizeof(colour) - m, "3");
+	const char *const argv[] = {"/usr/bin/python3", tool, "make", "--out", path, "--grid", grid_s, "--init-size", "4",
+	                            "--geometry-channels", geometry, "--colour-channels", colour, "--latent", "256",
+	                            "--dtype", "f16", "--seed", "1", "--name", name, NULL};
 	fprintf(stderr, "bench: making a random gca avatar of %u x %u Gaussians with PyTorch (%s)\n", grid, grid, path);
-	if (system(cmd) != 0) return CV_FAIL(CV_ERROR_IO, "could not run tools/gca_reference.py (needs python3-torch)");
+	struct app_child child;
+	if (app_spawn(argv, 0, &child) != CV_OK || app_spawn_wait(&child) != 0)
+		return CV_FAIL(CV_ERROR_IO, "could not run tools/gca_reference.py (needs python3-torch)");
 	return CV_OK;
 }
 
@@ -203,29 +212,19 @@ static enum cv_result bench_grid(struct gpu_context *ctx, struct gca_kernels *k,
 int app_bench_splat(int argc, char **argv)
 {
 	struct splat_bench_args a = {.grids = {256, 512, 1024}, .grid_n = 3, .repeat = 3, .width = 1280, .height = 720};
-	for (int i = 0; i < argc; i++) {
-		const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(arg, "--sizes") && val) {
-			if (!parse_sizes(val, &a)) return usage();
-			i++;
-		} else if (!strcmp(arg, "--repeat") && val) {
-			a.repeat = (uint32_t)atoi(val);
-			if (a.repeat < 1 || a.repeat > 100) return usage();
-			i++;
-		} else if (!strcmp(arg, "--size") && val) {
-			if (sscanf(val, "%ux%u", &a.width, &a.height) != 2 || a.width < 16 || a.height < 16 || a.width > 8192 ||
-			    a.height > 8192)
-				return usage();
-			i++;
-		} else if (!strcmp(arg, "--device") && val) {
-			a.device = val;
-			i++;
-		} else if (!strcmp(arg, "--f32")) {
-			a.f32 = true;
-		} else {
-			return usage();
-		}
-	}
+	struct args p;
+	int code = args_parse(&cmd_bench_splat_spec, argc, argv, &p);
+	if (p.help) usage();
+	if (code >= 0) return p.help ? 0 : code;
+	const char *sizes = args_text(&p, "--sizes", NULL);
+	if (sizes && !parse_sizes(sizes, &a))
+		return args_error(p.spec, "--sizes needs up to 8 of 64k, 256k, 1M or power-of-two grid sides 8..2048, not '%s'",
+		                  sizes);
+	a.repeat = (uint32_t)args_number(&p, "--repeat", 3);
+	const struct args_value *size = args_get(&p, "--size");
+	if (size) a.width = size->width, a.height = size->height;
+	a.device = args_text(&p, "--device", NULL);
+	a.f32 = args_flag(&p, "--f32");
 	struct gpu_context *ctx = NULL;
 	struct gca_kernels *k = NULL;
 	enum cv_result r = gpu_context_create(&(struct gpu_context_desc){.device_name = a.device}, &ctx);

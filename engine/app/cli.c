@@ -11,6 +11,7 @@
 #include "app/bench_codec.h"
 #include "app/bench_render.h"
 #include "app/bench_splat.h"
+#include "app/commands.h"
 #include "app/net_cli.h"
 #include "app/rec_cli.h"
 #include "meet/meet.h"
@@ -80,104 +81,61 @@ struct cli {
 	const char *output, *device;
 };
 
-static int bad_usage(const char *fmt, const char *arg)
+static bool ends_with(const char *s, const char *suffix)
 {
-	fprintf(stderr, "cavr: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nrun 'cavr --help' for usage\n");
-	return 2;
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && !strcmp(s + n - k, suffix);
 }
 
-static bool parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v < lo || v > hi) return false;
-	*out = (uint32_t)v;
-	return true;
-}
-
-static bool parse_size(const char *s, uint32_t *w, uint32_t *h)
-{
-	char buf[64];
-	const char *x = strchr(s, 'x');
-	if (!x || (size_t)(x - s) >= sizeof(buf)) return false;
-	memcpy(buf, s, (size_t)(x - s));
-	buf[x - s] = '\0';
-	return parse_u32(buf, 1, 16384, w) && parse_u32(x + 1, 1, 16384, h);
-}
-
-/* Returns -1 to go on, else the exit code. */
+/* Returns -1 to go on, else the exit code. The table (commands.c) checks every value; the rules between options
+ * are here. */
 static int parse(int argc, char **argv, struct cli *c)
 {
 	*c = (struct cli){.command = "render", .vsync = true, .fps = 30.0f, .samples = 4, .seed = 1, .overlay = -1,
 	                  .speed = 1.0};
-	int i = 1;
-	if (i < argc && argv[i][0] != '-') c->command = argv[i++];
-	if (i < argc && argv[i][0] != '-') c->input = argv[i++];
-	for (; i < argc; i++) {
-		const char *a = argv[i];
-		const char *next = i + 1 < argc ? argv[i + 1] : NULL;
-		bool takes = !strcmp(a, "--frames") || !strcmp(a, "--size") || !strcmp(a, "--output") ||
-		             !strcmp(a, "--fps") || !strcmp(a, "--samples") || !strcmp(a, "--device") || !strcmp(a, "--seed") ||
-		             !strcmp(a, "--start") || !strcmp(a, "--speed");
-		if (takes && !next) return bad_usage("option %s needs a value", a);
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			fputs(usage, stdout);
-			return 0;
-		} else if (!strcmp(a, "--version")) {
-			printf("cavr %s\n", CAVR_VERSION);
-			return 0;
-		} else if (!strcmp(a, "--window")) c->window = true;
-		else if (!strcmp(a, "--headless")) c->headless = true;
-		else if (!strcmp(a, "--xr")) c->xr = true;
-		else if (!strcmp(a, "--no-vsync")) c->vsync = false;
-		else if (!strcmp(a, "--validation")) c->validation = true;
-		else if (!strcmp(a, "--still")) c->still = true;
-		else if (!strcmp(a, "--stereo")) c->stereo = true;
-		else if (!strcmp(a, "--loop")) c->loop = true;
-		else if (!strcmp(a, "--overlay")) c->overlay = 1;
-		else if (!strcmp(a, "--no-overlay")) c->overlay = 0;
-		else if (!strcmp(a, "--start") || !strcmp(a, "--speed")) {
-			char *end;
-			double v = strtod(next, &end);
-			bool start = !strcmp(a, "--start");
-			if (*end || !(start ? v >= 0 && v < 1e9 : v >= 0.0625 && v <= 16))
-				return bad_usage(start ? "--start needs seconds >= 0, not '%s'" : "--speed needs 1/16..16, not '%s'", next);
-			*(start ? &c->start : &c->speed) = v;
-			i++;
-		}
-		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) cv_log_set_level(CV_LOG_DEBUG);
-		else if (!strcmp(a, "--frames")) {
-			if (!parse_u32(next, 1, 10000000, &c->frames)) return bad_usage("--frames needs a positive count, not '%s'", next);
-			i++;
-		} else if (!strcmp(a, "--size")) {
-			if (!parse_size(next, &c->width, &c->height)) return bad_usage("--size needs WxH (1..16384), not '%s'", next);
-			i++;
-		} else if (!strcmp(a, "--samples")) {
-			if (!parse_u32(next, 1, 8, &c->samples) || (c->samples & (c->samples - 1)))
-				return bad_usage("--samples needs 1, 2, 4 or 8, not '%s'", next);
-			i++;
-		} else if (!strcmp(a, "--fps")) {
-			char *end;
-			c->fps = strtof(next, &end);
-			if (*end || !(c->fps > 0 && c->fps <= 1000)) return bad_usage("--fps needs a rate in (0, 1000], not '%s'", next);
-			i++;
-		} else if (!strcmp(a, "--seed")) {
-			if (!parse_u32(next, 0, UINT32_MAX - 1024, &c->seed)) return bad_usage("--seed needs a number, not '%s'", next);
-			i++;
-		} else if (!strcmp(a, "--output")) c->output = argv[++i];
-		else if (!strcmp(a, "--device")) c->device = argv[++i];
-		else return bad_usage("unknown option '%s'", a);
+	struct args a;
+	int code = args_parse(&cmd_main_spec, argc - 1, argv + 1, &a);
+	if (a.help) fputs(usage, stdout);
+	if (code >= 0) return code;
+	if (args_flag(&a, "--version")) {
+		printf("cavr %s\n", CAVR_VERSION);
+		return 0;
 	}
+	/* COMMAND [FILE]: the first word is the command when it is one the main table serves. */
+	if (a.positional_count) c->command = a.positional[0];
+	if (a.positional_count > 1) c->input = a.positional[1];
+	c->window = args_flag(&a, "--window");
+	c->headless = args_flag(&a, "--headless");
+	c->xr = args_flag(&a, "--xr");
+	c->vsync = !args_flag(&a, "--no-vsync");
+	c->validation = args_flag(&a, "--validation");
+	c->still = args_flag(&a, "--still");
+	c->stereo = args_flag(&a, "--stereo");
+	c->loop = args_flag(&a, "--loop");
+	if (args_flag(&a, "--overlay") && args_flag(&a, "--no-overlay"))
+		return args_error(&cmd_main_spec, "--overlay and --no-overlay exclude each other");
+	c->overlay = args_flag(&a, "--overlay") ? 1 : args_flag(&a, "--no-overlay") ? 0 : -1;
+	if (args_flag(&a, "--verbose")) cv_log_set_level(CV_LOG_DEBUG);
+	c->start = args_number(&a, "--start", 0);
+	c->speed = args_number(&a, "--speed", 1);
+	c->frames = (uint32_t)args_number(&a, "--frames", 0);
+	c->fps = (float)args_number(&a, "--fps", 30);
+	c->samples = (uint32_t)args_number(&a, "--samples", 4);
+	c->seed = (uint32_t)args_number(&a, "--seed", 1);
+	const struct args_value *size = args_get(&a, "--size");
+	if (size) c->width = size->width, c->height = size->height;
+	c->output = args_text(&a, "--output", NULL);
+	c->device = args_text(&a, "--device", NULL);
+	if (c->samples & (c->samples - 1))
+		return args_error(&cmd_main_spec, "--samples needs 1, 2, 4 or 8, not '%u'", c->samples);
 	if ((c->window && c->headless) || (c->xr && (c->window || c->headless || c->stereo)))
-		return bad_usage("%s", "--window, --headless (or --stereo) and --xr exclude each other");
-	if (c->stereo && c->window) return bad_usage("%s", "--stereo renders headless (a window shows one view)");
+		return args_error(&cmd_main_spec, "--window, --headless (or --stereo) and --xr exclude each other");
+	if (c->stereo && c->window) return args_error(&cmd_main_spec, "--stereo renders headless (a window shows one view)");
 	if (c->stereo) c->headless = true;
-	if (!strcmp(c->command, "view") && !c->input) return bad_usage("%s", "view needs an avatar file: cavr view FILE.cavatar");
+	if (!strcmp(c->command, "view") && !c->input)
+		return args_error(&cmd_main_spec, "view needs an avatar file: cavr view FILE.cavatar");
 	if (strcmp(c->command, "view") && strcmp(c->command, "play") && c->input)
-		return bad_usage("unexpected argument '%s'", c->input);
+		return args_error(&cmd_main_spec, "unexpected argument '%s'", c->input);
 	return -1;
 }
 
@@ -193,12 +151,6 @@ static enum cv_result make_parent_dir(const char *path)
 	return CV_OK;
 }
 
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-	return n >= k && !strcmp(s + n - k, suffix);
-}
-
 /* The recorded meeting `cavr play` shows; *frames: headless frames to the end of the recording. */
 static enum cv_result create_meeting(const struct cli *c, bool window, struct app_scene **scene, uint32_t *frames)
 {
@@ -212,7 +164,14 @@ static enum cv_result create_meeting(const struct cli *c, bool window, struct ap
 		meet_feed_destroy(&feed);
 		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "--start %.2f is past the end of %s (%.2f s)", c->start, path, duration);
 	}
-	*frames = (uint32_t)ceil(remaining / c->speed * c->fps);
+	/* Headless output renders to the end: a count beyond --frames' bound is refused, not wrapped to 32 bits. */
+	double whole = ceil(remaining / c->speed * c->fps);
+	if (!c->frames && !window && !c->xr && !(whole <= CLI_MAX_FRAMES)) {
+		meet_feed_destroy(&feed);
+		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "%s lasts %.0f s: %.3g frames at %g fps is more than %u; give --frames",
+		               path, remaining, whole, (double)c->fps, CLI_MAX_FRAMES);
+	}
+	*frames = whole <= CLI_MAX_FRAMES ? (uint32_t)whole : CLI_MAX_FRAMES;
 	struct app_meeting_options o = {
 		.overlay = c->overlay < 0 ? window : c->overlay == 1,
 		.loop = c->loop || (window && !c->frames),
@@ -339,6 +298,6 @@ int app_main(int argc, char **argv, const struct app_hooks *hooks)
 	enum cv_result r;
 	if (!strcmp(c.command, "render") || !strcmp(c.command, "view") || !strcmp(c.command, "play")) r = run_scene(&c, hooks);
 	else if (!strcmp(c.command, "devices")) r = gpu_list_devices();
-	else return bad_usage("unknown command '%s'", c.command);
+	else return args_error(&cmd_main_spec, "unknown command '%s'", c.command);
 	return r == CV_OK ? 0 : 1;
 }

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "app/app.h"
+#include "app/commands.h"
 #include "app/net_cli.h"
 #include "app/rec_cli.h"
 #include "avatar/cavatar.h"
@@ -54,32 +55,6 @@ static void on_interrupt(int sig)
 {
 	(void)sig;
 	interrupted = 1;
-}
-
-static int bad(const char *usage, const char *fmt, const char *arg)
-{
-	fprintf(stderr, "cavr: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n%s", usage);
-	return 2;
-}
-
-static bool parse_double(const char *s, double lo, double hi, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi) return false;
-	*out = v;
-	return true;
-}
-
-static bool parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
-{
-	double v;
-	if (!parse_double(s, lo, hi, &v) || v != floor(v)) return false;
-	*out = (uint32_t)v;
-	return true;
 }
 
 static void sleep_us(int64_t us)
@@ -326,37 +301,25 @@ static enum cv_result send_recording(const struct send_args *a, const uint8_t *s
 int app_send(int argc, char **argv)
 {
 	struct send_args a = {0};
-	for (int i = 0; i < argc; i++) {
-		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
-			fputs(send_usage, stdout);
-			return 0;
-		} else if (!strcmp(o, "--loop")) a.loop = true;
-		else if (o[0] != '-') {
-			if (a.input) return bad(send_usage, "unexpected argument '%s'", o);
-			a.input = o;
-		} else if (!v) return bad(send_usage, "option %s needs a value (or is unknown)", o);
-		else if (!strcmp(o, "--meeting")) a.meeting = argv[++i];
-		else if (!strcmp(o, "--secret-file")) a.secret_file = argv[++i];
-		else if (!strcmp(o, "--listen")) a.listen = argv[++i];
-		else if (!strcmp(o, "--perf")) a.perf = argv[++i];
-		else if (!strcmp(o, "--name")) a.name = argv[++i];
-		else if (!strcmp(o, "--peer")) {
-			if (a.peer_count == NET_MAX_DESTINATIONS) return bad(send_usage, "%s", "too many --peer");
-			a.peers[a.peer_count++] = argv[++i];
-		} else if (!strcmp(o, "--participant")) {
-			if (!parse_u32(v, 0, 0x7fffffff, &a.participant))
-				return bad(send_usage, "--participant needs an id below 2^31, not '%s'", v);
-			a.participant_given = true;
-			i++;
-		} else if (!strcmp(o, "--seconds")) {
-			if (!parse_double(v, 0.001, 1e9, &a.seconds)) return bad(send_usage, "--seconds needs a duration, not '%s'", v);
-			i++;
-		} else return bad(send_usage, "unknown option '%s'", o);
-	}
-	if (!a.meeting || !a.secret_file) return bad(send_usage, "%s", "--meeting and --secret-file are needed");
-	if (!a.peer_count && !a.listen) return bad(send_usage, "%s", "give --peer (or --listen, for receivers that say HELLO)");
-	if (!!a.input == !!a.perf) return bad(send_usage, "%s", "give one SESSION.cavrec or --perf FILE.cavperf");
+	struct args p;
+	int code = args_parse(&cmd_send_spec, argc, argv, &p);
+	if (p.help) fputs(send_usage, stdout);
+	if (code >= 0) return code;
+	a.input = p.positional_count ? p.positional[0] : NULL;
+	a.loop = args_flag(&p, "--loop");
+	a.meeting = args_text(&p, "--meeting", NULL);
+	a.secret_file = args_text(&p, "--secret-file", NULL);
+	a.listen = args_text(&p, "--listen", NULL);
+	a.perf = args_text(&p, "--perf", NULL);
+	a.name = args_text(&p, "--name", NULL);
+	a.peer_count = args_texts(&p, "--peer", a.peers, NET_MAX_DESTINATIONS);
+	a.participant_given = args_flag(&p, "--participant");
+	a.participant = (uint32_t)args_number(&p, "--participant", 0);
+	a.seconds = args_number(&p, "--seconds", 0);
+	if (!a.meeting || !a.secret_file) return args_error(&cmd_send_spec, "--meeting and --secret-file are needed");
+	if (!a.peer_count && !a.listen)
+		return args_error(&cmd_send_spec, "give --peer (or --listen, for receivers that say HELLO)");
+	if (!!a.input == !!a.perf) return args_error(&cmd_send_spec, "give one SESSION.cavrec or --perf FILE.cavperf");
 	uint8_t *secret = NULL;
 	size_t secret_size = 0;
 	if (net_secret_read(a.secret_file, &secret, &secret_size) != CV_OK) return 1;
@@ -384,14 +347,24 @@ int app_send(int argc, char **argv)
 
 /* ---- join ---- */
 
+/* `join --record`: what is played out, written as it comes. The recording is the meeting's servant: when it
+ * cannot go on (a full disk, a writer error) it stops, says so once and the meeting goes on; participants beyond
+ * the format's limit (SESSION_MAX_PARTICIPANTS, as a hostile member announcing and leaving could make) and their
+ * packets are counted, not recorded. Whatever happens, the file is closed at the end with its complete chunks. */
 struct recorder {
 	struct session_writer *writer;
+	const char *path;
 	int64_t start_us, last_us;
-	uint32_t ids[4096];
-	size_t id_count;
-	enum cv_result error;
-	uint64_t packets;
+	enum cv_result error; /* the recording stopped here */
+	uint64_t packets, unrecorded_packets, unrecorded_joins;
 };
+
+static void recorder_stop(struct recorder *rec, enum cv_result r)
+{
+	rec->error = r;
+	CV_WARN("recording to %s stopped (%s) after %llu packets; the meeting goes on", rec->path, cv_result_str(r),
+	        (unsigned long long)rec->packets);
+}
 
 static void record_event(void *user, const struct net_event *e)
 {
@@ -399,23 +372,52 @@ static void record_event(void *user, const struct net_event *e)
 	if (rec->error != CV_OK) return;
 	uint32_t id = e->participant->id;
 	if (e->kind == NET_EVENT_JOIN) {
-		for (size_t i = 0; i < rec->id_count; i++)
-			if (rec->ids[i] == id) return; /* back after leaving: already named */
-		if (rec->id_count == sizeof(rec->ids) / sizeof(rec->ids[0])) return;
+		if (session_writer_has_participant(rec->writer, id)) return; /* back after leaving: already named */
+		if (session_writer_participant_count(rec->writer) >= SESSION_MAX_PARTICIPANTS) {
+			if (!rec->unrecorded_joins++)
+				CV_WARN("recording to %s: %d participants is the most a recording holds; later ones are not recorded",
+				        rec->path, SESSION_MAX_PARTICIPANTS);
+			return;
+		}
 		struct session_participant sp = {.id = id, .name = e->announce->name, .avatar_path = e->announce->avatar_file};
 		memcpy(sp.avatar_hash, e->announce->avatar_hash, SESSION_HASH_SIZE);
-		rec->error = session_writer_add_participant(rec->writer, &sp);
-		if (rec->error == CV_OK) rec->ids[rec->id_count++] = id;
+		enum cv_result r = session_writer_add_participant(rec->writer, &sp);
+		if (r != CV_OK) recorder_stop(rec, r);
 	} else if (e->kind == NET_EVENT_PACKET) {
+		if (!session_writer_has_participant(rec->writer, id)) {
+			rec->unrecorded_packets++;
+			return;
+		}
 		/* Receive times from the kernel can be a little before the last update's: the file needs order. */
 		int64_t t = e->time_us - rec->start_us;
 		if (t < rec->last_us) t = rec->last_us;
 		rec->last_us = t;
 		struct session_packet p = {.time_us = t, .participant = id, .kind = REC_KIND_CODEC, .data = e->data,
 		                           .size = e->size};
-		rec->error = session_writer_write(rec->writer, &p);
-		rec->packets++;
+		enum cv_result r = session_writer_write(rec->writer, &p);
+		if (r != CV_OK) recorder_stop(rec, r);
+		else rec->packets++;
 	}
+}
+
+/* Ends the recording: closed (and synced) with what it holds, even after it stopped. */
+static enum cv_result recorder_finish(struct recorder *rec)
+{
+	if (!rec->writer) return CV_OK;
+	enum cv_result w = session_writer_close(rec->writer);
+	struct session_writer_stats st;
+	session_writer_get_stats(rec->writer, &st);
+	session_writer_destroy(&rec->writer);
+	if (rec->unrecorded_joins || rec->unrecorded_packets)
+		CV_WARN("recording to %s: %llu participants and %llu packets beyond the limit of %d were not recorded",
+		        rec->path, (unsigned long long)rec->unrecorded_joins, (unsigned long long)rec->unrecorded_packets,
+		        SESSION_MAX_PARTICIPANTS);
+	if (w == CV_OK && rec->error == CV_OK) {
+		printf("recorded %llu packets to %s\n", (unsigned long long)rec->packets, rec->path);
+		return CV_OK;
+	}
+	return CV_FAIL(CV_ERROR_IO, "the recording %s holds only the %llu packets before it stopped", rec->path,
+	               (unsigned long long)st.packets);
 }
 
 static const char *status_name(enum meet_status s)
@@ -583,58 +585,44 @@ static enum cv_result join_render(const struct join_args *a, struct meet_feed *f
 int app_join_hooks(int argc, char **argv, const struct app_hooks *hooks)
 {
 	struct join_args a = {.render = true};
-	for (int i = 0; i < argc; i++) {
-		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
-			fputs(join_usage, stdout);
-			return 0;
-		} else if (!strcmp(o, "--no-render")) a.render = false;
-		else if (!strcmp(o, "--render")) a.render = true;
-		else if (!strcmp(o, "--window")) a.window = true;
-		else if (!strcmp(o, "--headless")) a.headless = true;
-		else if (!strcmp(o, "--xr")) a.xr = true;
-		else if (!strcmp(o, "--overlay")) a.overlay = true;
-		else if (!strcmp(o, "--validation")) a.validation = true;
-		else if (!v) return bad(join_usage, "option %s needs a value (or is unknown)", o);
-		else if (!strcmp(o, "--meeting")) a.meeting = argv[++i];
-		else if (!strcmp(o, "--secret-file")) a.secret_file = argv[++i];
-		else if (!strcmp(o, "--listen")) a.listen = argv[++i];
-		else if (!strcmp(o, "--record")) a.record = argv[++i];
-		else if (!strcmp(o, "--avatar-dir")) a.avatar_dir = argv[++i];
-		else if (!strcmp(o, "--output")) a.output = argv[++i];
-		else if (!strcmp(o, "--device")) a.device = argv[++i];
-		else if (!strcmp(o, "--avatar")) a.send_avatar = argv[++i];
-		else if (!strcmp(o, "--name")) a.send_name = argv[++i];
-		else if (!strcmp(o, "--send-as")) {
-			if (!parse_u32(v, 1, (1u << 31) - 1, &a.send_id)) return bad(join_usage, "--send-as needs a participant id, not '%s'", v);
-			i++;
-		}
-		else if (!strcmp(o, "--peer")) {
-			if (a.peer_count == NET_MAX_DESTINATIONS) return bad(join_usage, "%s", "too many --peer");
-			a.peers[a.peer_count++] = argv[++i];
-		} else if (!strcmp(o, "--seconds")) {
-			if (!parse_double(v, 0.001, 1e9, &a.seconds)) return bad(join_usage, "--seconds needs a duration, not '%s'", v);
-			i++;
-		} else if (!strcmp(o, "--frames")) {
-			if (!parse_u32(v, 1, 10000000, &a.frames)) return bad(join_usage, "--frames needs a count, not '%s'", v);
-			i++;
-		} else if (!strcmp(o, "--size")) {
-			if (sscanf(v, "%ux%u", &a.width, &a.height) != 2 || !a.width || !a.height || a.width > 16384 || a.height > 16384)
-				return bad(join_usage, "--size needs WxH, not '%s'", v);
-			i++;
-		} else return bad(join_usage, "unknown option '%s'", o);
-	}
+	struct args p;
+	int code = args_parse(&cmd_join_spec, argc, argv, &p);
+	if (p.help) fputs(join_usage, stdout);
+	if (code >= 0) return code;
+	if (args_flag(&p, "--no-render") && args_flag(&p, "--render"))
+		return args_error(&cmd_join_spec, "--render and --no-render exclude each other");
+	a.render = !args_flag(&p, "--no-render");
+	a.window = args_flag(&p, "--window");
+	a.headless = args_flag(&p, "--headless");
+	a.xr = args_flag(&p, "--xr");
+	a.overlay = args_flag(&p, "--overlay");
+	a.validation = args_flag(&p, "--validation");
+	a.meeting = args_text(&p, "--meeting", NULL);
+	a.secret_file = args_text(&p, "--secret-file", NULL);
+	a.listen = args_text(&p, "--listen", NULL);
+	a.record = args_text(&p, "--record", NULL);
+	a.avatar_dir = args_text(&p, "--avatar-dir", NULL);
+	a.output = args_text(&p, "--output", NULL);
+	a.device = args_text(&p, "--device", NULL);
+	a.send_avatar = args_text(&p, "--avatar", NULL);
+	a.send_name = args_text(&p, "--name", NULL);
+	a.send_id = (uint32_t)args_number(&p, "--send-as", 0);
+	a.peer_count = args_texts(&p, "--peer", a.peers, NET_MAX_DESTINATIONS);
+	a.seconds = args_number(&p, "--seconds", 0);
+	a.frames = (uint32_t)args_number(&p, "--frames", 0);
+	const struct args_value *size = args_get(&p, "--size");
+	if (size) a.width = size->width, a.height = size->height;
 	if (!a.meeting || !a.secret_file || !a.listen)
-		return bad(join_usage, "%s", "--meeting, --secret-file and --listen are needed");
-	if (!a.send_id != !a.send_avatar)
-		return bad(join_usage, "%s", "--send-as ID and --avatar FILE go together");
-	if (a.send_id && !a.render) return bad(join_usage, "%s", "--send-as sends what is shown: not with --no-render");
+		return args_error(&cmd_join_spec, "--meeting, --secret-file and --listen are needed");
+	if (!a.send_id != !a.send_avatar) return args_error(&cmd_join_spec, "--send-as ID and --avatar FILE go together");
+	if (a.send_id && !a.render)
+		return args_error(&cmd_join_spec, "--send-as sends what is shown: not with --no-render");
 	if ((a.window && a.headless) || (a.xr && (a.window || a.headless)))
-		return bad(join_usage, "%s", "--window, --headless and --xr exclude each other");
+		return args_error(&cmd_join_spec, "--window, --headless and --xr exclude each other");
 	uint8_t *secret = NULL;
 	size_t secret_size = 0;
 	if (net_secret_read(a.secret_file, &secret, &secret_size) != CV_OK) return 1;
-	struct recorder rec = {.start_us = net_now_us()};
+	struct recorder rec = {.start_us = net_now_us(), .path = a.record};
 	enum cv_result r = CV_OK;
 	if (a.record) {
 		struct session_writer_desc wd = {.epoch_unix_us = net_realtime_us()};
@@ -659,7 +647,6 @@ int app_join_hooks(int argc, char **argv, const struct app_hooks *hooks)
 			double next_report = start + 5;
 			while (r == CV_OK && !interrupted && (a.seconds <= 0 || cv_time_now() - start < a.seconds)) {
 				r = feed->update(feed, cv_time_now() - start);
-				if (rec.error != CV_OK) r = rec.error;
 				if (cv_time_now() >= next_report) {
 					uint32_t active = 0;
 					for (uint32_t i = 0; i < feed->count; i++) active += feed->participants[i].status == MEET_ACTIVE;
@@ -673,12 +660,8 @@ int app_join_hooks(int argc, char **argv, const struct app_hooks *hooks)
 		}
 	}
 	net_secret_free(&secret, secret_size);
-	if (rec.writer) {
-		enum cv_result w = rec.error != CV_OK ? rec.error : session_writer_close(rec.writer);
-		if (w == CV_OK) printf("recorded %llu packets to %s\n", (unsigned long long)rec.packets, a.record);
-		if (r == CV_OK) r = w;
-		session_writer_destroy(&rec.writer);
-	}
+	enum cv_result w = recorder_finish(&rec);
+	if (r == CV_OK) r = w;
 	return r == CV_OK ? 0 : 1;
 }
 

@@ -3,8 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
+#include "app/args.h"
+#include "app/spawn.h"
 #include "present.h"
 
 struct offscreen {
@@ -16,31 +17,29 @@ struct offscreen {
 	uint8_t *layer_pixels;   /* one view's readback */
 	const char *png_pattern;
 	FILE *video;             /* ffmpeg's stdin, for an MP4 */
+	struct app_child child;  /* ffmpeg */
 	const char *video_path;
 };
 
-/* Starts ffmpeg encoding raw RGBA frames from a pipe into an H.264 MP4. */
+/* Starts ffmpeg encoding raw RGBA frames from a pipe into an H.264 MP4 (the path is one argument, no shell). */
 static enum cv_result video_open(struct offscreen *o, const char *path, uint32_t w, uint32_t h, float fps)
 {
-	if (system("command -v ffmpeg >/dev/null 2>&1") != 0)
-		return CV_FAIL(CV_ERROR_UNSUPPORTED, "writing %s needs ffmpeg, which is not installed (apt-get install ffmpeg); "
-		               "or give a PNG pattern such as frames/%%04u.png", path);
-	char quoted[4096 * 4 + 3], *q = quoted;
-	*q++ = '\'';
-	for (const char *c = path; *c && q < quoted + sizeof(quoted) - 6; c++) {
-		if (*c == '\'') {
-			memcpy(q, "'\\''", 4);
-			q += 4;
-		} else *q++ = *c;
-	}
-	*q++ = '\'';
-	*q = '\0';
-	char cmd[sizeof(quoted) + 256];
-	snprintf(cmd, sizeof(cmd), "ffmpeg -y -loglevel error -f rawvideo -pix_fmt rgba -s %ux%u -r %g -i - "
-	         "-c:v libx264 -pix_fmt yuv420p -crf 18 -movflags +faststart %s", w, h, (double)fps, quoted);
+	char size[32], rate[32];
+	snprintf(size, sizeof(size), "%ux%u", w, h);
+	snprintf(rate, sizeof(rate), "%g", (double)fps);
+	const char *const argv[] = {"ffmpeg", "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgba", "-s", size,
+	                            "-r", rate, "-i", "-", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "18",
+	                            "-movflags", "+faststart", path, NULL};
 	signal(SIGPIPE, SIG_IGN); /* a failed ffmpeg shows as a write error, not a killed cavr */
-	o->video = popen(cmd, "w");
-	if (!o->video) return CV_FAIL(CV_ERROR_IO, "cannot start ffmpeg for %s", path);
+	if (app_spawn(argv, APP_SPAWN_STDIN_PIPE, &o->child) != CV_OK)
+		return CV_FAIL(CV_ERROR_UNSUPPORTED, "writing %s needs ffmpeg (apt-get install ffmpeg); or give a PNG pattern "
+		               "such as frames/%%04u.png", path);
+	o->video = fdopen(o->child.in, "w");
+	if (!o->video) {
+		app_spawn_wait(&o->child);
+		return CV_FAIL(CV_ERROR_IO, "cannot start ffmpeg for %s", path);
+	}
+	o->child.in = -1; /* the FILE owns it */
 	o->video_path = path;
 	return CV_OK;
 }
@@ -48,10 +47,10 @@ static enum cv_result video_open(struct offscreen *o, const char *path, uint32_t
 static enum cv_result video_close(struct offscreen *o)
 {
 	if (!o->video) return CV_OK;
-	int status = pclose(o->video);
+	fclose(o->video);
 	o->video = NULL;
-	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return CV_FAIL(CV_ERROR_IO, "ffmpeg failed writing %s (status %d)", o->video_path, status);
+	int status = app_spawn_wait(&o->child);
+	if (status != 0) return CV_FAIL(CV_ERROR_IO, "ffmpeg failed writing %s (status %d)", o->video_path, status);
 	return CV_OK;
 }
 
@@ -92,7 +91,8 @@ static enum cv_result offscreen_end(struct presenter *p, struct present_frame *f
 	}
 	if (!o->png_pattern) return CV_OK;
 	char path[4096];
-	snprintf(path, sizeof(path), o->png_pattern, (unsigned)f->index);
+	if (!app_frame_path(o->png_pattern, f->index, path, sizeof(path)))
+		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "output pattern '%s' is not a path with one %%u", o->png_pattern);
 	return cv_image_save_png(path, &o->last);
 }
 
@@ -123,6 +123,10 @@ enum cv_result offscreen_create(struct gpu_context *ctx, const struct offscreen_
 	if (desc->width == 0 || desc->height == 0 || desc->width > 16384 || desc->height > 16384)
 		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "offscreen size %ux%u is not in 1..16384", desc->width, desc->height);
 	if (views > RENDER_MAX_VIEWS) return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "%u views (at most %d)", views, RENDER_MAX_VIEWS);
+	char probe[4096];
+	if (desc->png_pattern && !app_frame_path(desc->png_pattern, 0, probe, sizeof(probe)))
+		return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "output pattern '%s' may hold one %%u (or %%04u, %%d) for the frame "
+		               "number and no other %%", desc->png_pattern);
 	struct offscreen *o = calloc(1, sizeof(*o));
 	if (!o) return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "offscreen presenter");
 	o->base = (struct presenter){
@@ -133,6 +137,7 @@ enum cv_result offscreen_create(struct gpu_context *ctx, const struct offscreen_
 		.destroy = offscreen_destroy,
 	};
 	o->ctx = ctx;
+	o->child = (struct app_child){.pid = -1, .in = -1, .out = -1};
 	o->png_pattern = desc->png_pattern;
 	enum cv_result r = cv_image_init(&o->last, desc->width * views, desc->height);
 	o->layer_pixels = malloc((size_t)desc->width * desc->height * 4);

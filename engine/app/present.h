@@ -89,7 +89,7 @@ uint32_t window_swapchain_generation(struct presenter *p); /* bumps each time th
 struct offscreen_desc {
 	uint32_t width, height;  /* of each view */
 	uint32_t view_count;     /* 0 or 1: mono; 2: a stereo pair, saved side by side (left | right) */
-	const char *png_pattern; /* printf pattern with one %u (frame index) or a plain path; NULL: no files */
+	const char *png_pattern; /* a path with at most one %u, %d, %0Nu (app_frame_path, app/args.h); NULL: no files */
 	const char *video_path;  /* an MP4 encoded by ffmpeg (instead of PNG files); NULL: none */
 	float fps;               /* of the video; 0: 30 */
 };

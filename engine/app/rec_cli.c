@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app/commands.h"
 #include "app/rec_cli.h"
 #include "avatar/cavatar.h"
 #include "avatar/safetensors.h"
@@ -44,27 +45,6 @@ static int bad_usage(const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\nrun 'cavr rec --help' for usage\n");
 	return 2;
-}
-
-/* Seconds on the command line to microseconds on the recording's clock. */
-static bool parse_seconds(const char *s, int64_t *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < 0 || v > (double)SESSION_MAX_TIME_US / 1e6) return false;
-	*out = (int64_t)llround(v * 1e6);
-	return true;
-}
-
-static bool parse_count(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi) return false;
-	*out = v;
-	return true;
 }
 
 static double seconds(int64_t us) { return (double)us / 1e6; }
@@ -267,8 +247,10 @@ static enum cv_result output_finish(struct rec_output *o, enum cv_result r, int6
 	if (r == CV_OK) r = output_joins_until(o, end_us);
 	if (r == CV_OK) r = session_writer_close(o->w);
 	session_writer_destroy(&o->w);
+	/* close synced the file: after the rename, its folder, so the new name survives power loss too. */
 	if (r == CV_OK && rename(o->partial, o->path) != 0)
 		r = CV_FAIL(CV_ERROR_IO, "cannot rename '%s' to '%s': %s", o->partial, o->path, strerror(errno));
+	if (r == CV_OK) r = session_sync_folder(o->path);
 	if (r != CV_OK && o->partial) unlink(o->partial);
 	free(o->partial);
 	free(o->parts);
@@ -313,9 +295,16 @@ static enum cv_result cut(const char *in, const char *out, int64_t from, int64_t
 		const struct session_participant *p = session_reader_participant(r, i);
 		parts[i] = (struct out_participant){.p = *p, .join_us = p->joined_us - from, .order = i};
 	}
+	/* The wall-clock start moves with the cut; a file's start is untrusted, so the sum is checked, not wrapped. */
+	int64_t epoch = 0;
+	if (info.epoch_unix_us && __builtin_add_overflow(info.epoch_unix_us, from, &epoch)) {
+		free(parts);
+		session_reader_destroy(&r);
+		return CV_FAIL(CV_ERROR_FORMAT, "%s: its wall-clock start %lld us cannot move by %lld us", in,
+		               (long long)info.epoch_unix_us, (long long)from);
+	}
 	struct rec_output o;
-	enum cv_result res = output_create(&o, out, info.epoch_unix_us ? info.epoch_unix_us + from : 0, parts,
-	                                   info.participant_count);
+	enum cv_result res = output_create(&o, out, epoch, parts, info.participant_count);
 	if (res == CV_OK) res = session_reader_seek(r, from);
 	uint64_t copied = 0;
 	while (res == CV_OK) {
@@ -458,26 +447,31 @@ static enum cv_result merge_advance(struct merge_input *in)
 	return pair->out == pair->in ? CV_OK : merge_rewrite_codec_id(in, pair);
 }
 
-/* Shifts that put every input on the clock of the earliest wall-clock start, which is returned; all zero (and
- * an unknown start) when an input's start is unknown. */
-static int64_t merge_align(struct merge_input *in, size_t inputs)
+/* Shifts that put every input on the clock of the earliest wall-clock start, which goes to *epoch; all zero (and
+ * an unknown start) when an input's start is unknown. Starts come from the files: starts further apart than a
+ * recording's clock reaches (SESSION_MAX_TIME_US) are refused, never wrapped. */
+static enum cv_result merge_align(struct merge_input *in, char **paths, size_t inputs, int64_t *epoch)
 {
 	int64_t earliest = INT64_MAX;
+	*epoch = 0;
 	for (size_t i = 0; i < inputs; i++) {
 		struct session_info info;
 		session_reader_info(in[i].r, &info);
 		if (!info.epoch_unix_us) {
 			if (inputs > 1) printf("an input has no wall-clock start: inputs are aligned as recorded\n");
-			return 0;
+			return CV_OK;
 		}
 		if (info.epoch_unix_us < earliest) earliest = info.epoch_unix_us;
 	}
 	for (size_t i = 0; i < inputs; i++) {
 		struct session_info info;
 		session_reader_info(in[i].r, &info);
-		in[i].shift = info.epoch_unix_us - earliest;
+		if (__builtin_sub_overflow(info.epoch_unix_us, earliest, &in[i].shift) || in[i].shift > SESSION_MAX_TIME_US)
+			return CV_FAIL(CV_ERROR_FORMAT, "%s starts more than 2^52 us after another input: they cannot be aligned",
+			               paths[i]);
 	}
-	return earliest;
+	*epoch = earliest;
+	return CV_OK;
 }
 
 static enum cv_result merge(const char *out, char **paths, size_t inputs)
@@ -490,8 +484,8 @@ static enum cv_result merge(const char *out, char **paths, size_t inputs)
 	struct out_participant *parts = NULL;
 	size_t part_count = 0;
 	if (res == CV_OK) {
-		epoch = merge_align(in, inputs);
-		res = merge_participants(in, inputs, paths, &parts, &part_count);
+		res = merge_align(in, paths, inputs, &epoch);
+		if (res == CV_OK) res = merge_participants(in, inputs, paths, &parts, &part_count);
 	}
 	for (size_t i = 0; res == CV_OK && i < inputs; i++) {
 		struct session_info info;
@@ -526,247 +520,6 @@ static enum cv_result merge(const char *out, char **paths, size_t inputs)
 	}
 	free(in);
 	return res;
-}
-
-/* ---- performances (.cavperf) ---- */
-
-/* The tensor `name` with exactly these dimensions (rank = dims), else a format error naming both. */
-static enum cv_result perf_tensor(const struct st_file *st, const char *name, uint32_t rank, const uint64_t *dims,
-                                  bool optional, const struct st_tensor **out)
-{
-	*out = st_find(st, name);
-	if (!*out) {
-		if (optional) return CV_OK;
-		return CV_FAIL(CV_ERROR_FORMAT, "%s: no tensor '%s'", st_path(st), name);
-	}
-	const struct st_tensor *t = *out;
-	bool ok = t->rank == rank;
-	for (uint32_t i = 0; ok && i < rank; i++) ok = t->shape[i] == dims[i];
-	if (!ok) {
-		char want[96] = "", got[96] = "";
-		for (uint32_t i = 0; i < rank; i++)
-			snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s%llu", i ? ", " : "",
-			         (unsigned long long)dims[i]);
-		for (uint32_t i = 0; i < t->rank; i++)
-			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%llu", i ? ", " : "",
-			         (unsigned long long)t->shape[i]);
-		return CV_FAIL(CV_ERROR_FORMAT, "%s: tensor '%s' has shape [%s], expected [%s]", st_path(st), name, got,
-		               want);
-	}
-	if (t->dtype != ST_F32 && t->dtype != ST_F16 && t->dtype != ST_BF16)
-		return CV_FAIL(CV_ERROR_FORMAT, "%s: tensor '%s' is %s, expected F32, F16 or BF16", st_path(st), name,
-		               st_dtype_name(t->dtype));
-	return CV_OK;
-}
-
-/* Converts a checked tensor; its element count is bounded by the file's size, so the allocation is too. */
-static enum cv_result perf_floats(const struct st_tensor *t, float **out)
-{
-	*out = malloc(t->count ? t->count * sizeof(float) : 1);
-	if (!*out) return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "tensor '%s'", t->name);
-	return st_tensor_to_f32(t, *out, t->count);
-}
-
-static enum cv_result perf_finite(const struct st_file *st, const char *name, const float *v, size_t n, float limit)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!(fabsf(v[i]) <= limit))
-			return CV_FAIL(CV_ERROR_FORMAT, "%s: tensor '%s' value %zu is %g (not finite or beyond %g)",
-			               st_path(st), name, i, v[i], limit);
-	return CV_OK;
-}
-
-/* Unit quaternions, made exactly unit for the encoder; `skip_nan` passes non-finite ones (untracked joints). */
-static enum cv_result perf_quaternions(const struct st_file *st, const char *name, float *q, size_t n,
-                                       bool skip_nan)
-{
-	for (size_t i = 0; i < n; i++, q += 4) {
-		double s = (double)q[0] * q[0] + (double)q[1] * q[1] + (double)q[2] * q[2] + (double)q[3] * q[3];
-		if (skip_nan && !isfinite(s)) continue;
-		if (!(fabs(s - 1) <= 2e-3))
-			return CV_FAIL(CV_ERROR_FORMAT, "%s: tensor '%s' row %zu is not a unit quaternion", st_path(st),
-			               name, i);
-		for (int c = 0; c < 4; c++) q[c] = (float)(q[c] / sqrt(s));
-	}
-	return CV_OK;
-}
-
-/* The index of `want` in a comma-separated list of `count` names, -1 when absent, -2 when the list has
- * another count. */
-static int name_index(const char *list, const char *want, uint64_t count)
-{
-	int found = -1;
-	uint64_t n = 0;
-	for (const char *s = list;; n++) {
-		const char *comma = strchr(s, ',');
-		size_t len = comma ? (size_t)(comma - s) : strlen(s);
-		if (len == strlen(want) && !strncmp(s, want, len) && found < 0) found = (int)n;
-		if (!comma) break;
-		s = comma + 1;
-	}
-	return n + 1 == count ? found : -2;
-}
-
-/* A speech envelope from the jaw: it opens at once with each syllable and falls back over about 150 ms, so
- * the level stays up through a word. 0.6 is about the widest jaw_open of the sample performances' speech. */
-static void perf_audio(struct rec_perf *p, const float *expressions, uint64_t k, int jaw)
-{
-	double release = exp(-1.0 / (p->fps * 0.15)), level = 0;
-	for (uint32_t i = 0; i < p->frames; i++) {
-		double target = fmin(fmax(expressions[(size_t)i * k + (size_t)jaw] / 0.6, 0), 1);
-		level = target > level ? target : level * release + target * (1 - release);
-		p->audio[i] = (float)fmin(fmax(level, 0), 1);
-	}
-}
-
-static enum cv_result perf_parse(struct st_file *st, const char *path, struct rec_perf *p)
-{
-	const char *format = st_metadata(st, "format"), *version = st_metadata(st, "format_version");
-	if (!format || strcmp(format, "cavperf"))
-		return CV_FAIL(CV_ERROR_FORMAT, "%s: not a performance (metadata format is '%s', expected 'cavperf')",
-		               path, format ? format : "");
-	if (!version || strcmp(version, "1"))
-		return CV_FAIL(CV_ERROR_UNSUPPORTED, "%s: performance format_version '%s' (this cavr reads 1)", path,
-		               version ? version : "");
-	const char *fps = st_metadata(st, "fps"), *avatar = st_metadata(st, "avatar");
-	char *end = NULL;
-	p->fps = fps ? strtod(fps, &end) : 0;
-	if (!fps || end == fps || *end || !(p->fps >= 1 && p->fps <= 1000))
-		return CV_FAIL(CV_ERROR_FORMAT, "%s: metadata fps '%s' is not a rate in 1..1000", path, fps ? fps : "");
-	if (!avatar || !avatar[0] || strlen(avatar) > SESSION_MAX_PATH)
-		return CV_FAIL(CV_ERROR_FORMAT, "%s: metadata avatar is missing or longer than %d bytes", path,
-		               SESSION_MAX_PATH);
-
-	/* The frame count and latent size come from codes; every other tensor must agree with them. */
-	const struct st_tensor *codes = st_find(st, "codes");
-	if (!codes || codes->rank != 2 || codes->shape[0] < 1 || codes->shape[0] > REC_PERF_MAX_FRAMES ||
-	    codes->shape[1] < 1 || codes->shape[1] > CODEC_MAX_LATENT)
-		return CV_FAIL(CV_ERROR_FORMAT, "%s: tensor 'codes' must be [frames 1..%u, latent 1..%d]", path,
-		               REC_PERF_MAX_FRAMES, CODEC_MAX_LATENT);
-	uint64_t n = codes->shape[0], z = codes->shape[1];
-	p->frames = (uint32_t)n;
-	p->latent = (uint32_t)z;
-	const char *frames = st_metadata(st, "frames");
-	if (frames && strtoull(frames, NULL, 10) != n)
-		return CV_FAIL(CV_ERROR_FORMAT, "%s: metadata frames '%s' but 'codes' has %llu rows", path, frames,
-		               (unsigned long long)n);
-	const char *joints = st_metadata(st, "hand_joints");
-	if (joints && name_index(joints, "palm", CODEC_HAND_JOINTS) != 0)
-		return CV_FAIL(CV_ERROR_FORMAT, "%s: metadata hand_joints is not the %d OpenXR joints, palm first", path,
-		               CODEC_HAND_JOINTS);
-
-	const struct st_tensor *t;
-	CV_TRY(perf_tensor(st, "codes", 2, (uint64_t[]){n, z}, false, &t));
-	CV_TRY(perf_floats(t, &p->codes));
-	/* 2^20 code steps of a unit std at the finest quality is far beyond any code: a larger value is garbage. */
-	CV_TRY(perf_finite(st, "codes", p->codes, t->count, 1e4f));
-	CV_TRY(perf_tensor(st, "head.position", 2, (uint64_t[]){n, 3}, false, &t));
-	CV_TRY(perf_floats(t, &p->head_position));
-	CV_TRY(perf_finite(st, t->name, p->head_position, t->count, 100));
-	CV_TRY(perf_tensor(st, "head.rotation", 2, (uint64_t[]){n, 4}, false, &t));
-	CV_TRY(perf_floats(t, &p->head_rotation));
-	CV_TRY(perf_quaternions(st, t->name, p->head_rotation, n, false));
-
-	static const char *const hand_names[2][2] = {{"hand.left.position", "hand.left.rotation"},
-	                                             {"hand.right.position", "hand.right.rotation"}};
-	for (int side = 0; side < 2; side++) {
-		const struct st_tensor *pos, *rot;
-		CV_TRY(perf_tensor(st, hand_names[side][0], 3, (uint64_t[]){n, CODEC_HAND_JOINTS, 3}, true, &pos));
-		CV_TRY(perf_tensor(st, hand_names[side][1], 3, (uint64_t[]){n, CODEC_HAND_JOINTS, 4}, true, &rot));
-		if (!pos != !rot)
-			return CV_FAIL(CV_ERROR_FORMAT, "%s: '%s' without '%s'", path, hand_names[side][pos ? 0 : 1],
-			               hand_names[side][pos ? 1 : 0]);
-		if (!pos) continue;
-		CV_TRY(perf_floats(pos, &p->hand_position[side]));
-		CV_TRY(perf_floats(rot, &p->hand_rotation[side]));
-		/* NaN marks an untracked joint; anything else must be a place near the seat. */
-		for (size_t i = 0; i < pos->count; i++)
-			if (!isnan(p->hand_position[side][i]) && !(fabsf(p->hand_position[side][i]) <= 100))
-				return CV_FAIL(CV_ERROR_FORMAT, "%s: tensor '%s' value %zu is %g", path, pos->name, i,
-				               p->hand_position[side][i]);
-		CV_TRY(perf_quaternions(st, rot->name, p->hand_rotation[side], n * CODEC_HAND_JOINTS, true));
-	}
-
-	const char *names = st_metadata(st, "expressions");
-	const struct st_tensor *ex = st_find(st, "expressions");
-	if (ex && names) {
-		if (ex->rank != 2 || ex->shape[1] < 1 || ex->shape[1] > 1024)
-			return CV_FAIL(CV_ERROR_FORMAT, "%s: tensor 'expressions' must be [frames, 1..1024]", path);
-		int jaw = name_index(names, "jaw_open", ex->shape[1]);
-		if (jaw == -2)
-			return CV_FAIL(CV_ERROR_FORMAT, "%s: metadata expressions names other than %llu parameters", path,
-			               (unsigned long long)ex->shape[1]);
-		if (jaw >= 0) {
-			float *e;
-			CV_TRY(perf_tensor(st, "expressions", 2, (uint64_t[]){n, ex->shape[1]}, false, &t));
-			enum cv_result r = perf_floats(t, &e);
-			if (r == CV_OK) r = perf_finite(st, t->name, e, t->count, 1e3f);
-			p->audio = r == CV_OK ? malloc(n * sizeof(float)) : NULL;
-			if (r == CV_OK && !p->audio) r = CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "audio levels");
-			if (r == CV_OK) perf_audio(p, e, ex->shape[1], jaw);
-			free(e);
-			CV_TRY(r);
-		}
-	}
-
-	/* The avatar file is named relative to the performance's folder. */
-	const char *slash = strrchr(path, '/');
-	int dir = avatar[0] == '/' || !slash ? 0 : (int)(slash - path + 1);
-	if (snprintf(p->avatar_path, sizeof(p->avatar_path), "%.*s%s", dir, path, avatar) >= (int)sizeof(p->avatar_path))
-		return CV_FAIL(CV_ERROR_FORMAT, "%s: avatar path too long", path);
-	p->avatar_name = p->avatar_path + dir;
-	return CV_OK;
-}
-
-enum cv_result rec_perf_read(const char *path, struct rec_perf *out)
-{
-	*out = (struct rec_perf){0};
-	struct st_file *st;
-	CV_TRY(st_open(path, &st));
-	enum cv_result r = perf_parse(st, path, out);
-	st_close(&st);
-	return r;
-}
-
-void rec_perf_free(struct rec_perf *p)
-{
-	free(p->codes);
-	free(p->head_position);
-	free(p->head_rotation);
-	for (int s = 0; s < 2; s++) {
-		free(p->hand_position[s]);
-		free(p->hand_rotation[s]);
-	}
-	free(p->audio);
-	*p = (struct rec_perf){0};
-}
-
-void rec_perf_frame(const struct rec_perf *p, uint32_t i, struct codec_frame *f)
-{
-	*f = (struct codec_frame){.timestamp_us = (uint64_t)llround((double)i * 1e6 / p->fps), .sequence = i,
-	                          .code = p->codes + (size_t)i * p->latent, .code_floats = p->latent};
-	memcpy(f->head.position, p->head_position + (size_t)i * 3, 3 * sizeof(float));
-	memcpy(f->head.orientation, p->head_rotation + (size_t)i * 4, 4 * sizeof(float));
-	for (int side = 0; side < 2; side++) {
-		struct codec_hand *h = &f->hands[side];
-		if (!p->hand_position[side]) continue;
-		for (int j = 0; j < CODEC_HAND_JOINTS; j++) {
-			struct codec_joint *jt = &h->joints[j];
-			const float *pos = p->hand_position[side] + ((size_t)i * CODEC_HAND_JOINTS + j) * 3;
-			const float *rot = p->hand_rotation[side] + ((size_t)i * CODEC_HAND_JOINTS + j) * 4;
-			memcpy(jt->pose.position, pos, sizeof(jt->pose.position));
-			memcpy(jt->pose.orientation, rot, sizeof(jt->pose.orientation));
-			/* Performances carry no radii: the codec's average hand has plausible ones. */
-			jt->radius = codec_average_hand[j][3];
-			if (isfinite(pos[0]) && isfinite(pos[1]) && isfinite(pos[2]))
-				jt->flags |= CODEC_JOINT_POSITION_VALID | CODEC_JOINT_POSITION_TRACKED;
-			if (isfinite(rot[0]) && isfinite(rot[1]) && isfinite(rot[2]) && isfinite(rot[3]))
-				jt->flags |= CODEC_JOINT_ORIENTATION_VALID | CODEC_JOINT_ORIENTATION_TRACKED;
-			h->tracked |= jt->flags != 0;
-		}
-	}
-	f->has_audio = p->audio != NULL;
-	f->audio_level = p->audio ? p->audio[i] : 0;
 }
 
 /* ---- import ---- */
@@ -1084,120 +837,87 @@ static enum cv_result bench(const struct bench_opts *b)
 
 /* ---- argument parsing ---- */
 
+/* Parses a subcommand's arguments (after its name) with its table: -1 to go on, else the exit code. */
+static int rec_args(const struct args_spec *spec, int argc, char **argv, struct args *a)
+{
+	int code = args_parse(spec, argc - 1, argv + 1, a);
+	if (a->help) fputs(usage, stdout);
+	return code;
+}
+
+static int64_t us_of(double seconds) { return (int64_t)llround(seconds * 1e6); }
+
 static int run_inspect(int argc, char **argv)
 {
-	const char *path = NULL;
-	int64_t gap = 1000000;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--gap")) {
-			if (i + 1 == argc || !parse_seconds(argv[i + 1], &gap))
-				return bad_usage("--gap needs seconds, not '%s'", i + 1 < argc ? argv[i + 1] : "");
-			i++;
-		} else if (argv[i][0] == '-' || path) return bad_usage("unexpected argument '%s'", argv[i]);
-		else path = argv[i];
-	}
-	if (!path) return bad_usage("%s", "inspect needs a file: cavr rec inspect FILE");
-	return inspect(path, gap) == CV_OK ? 0 : 1;
+	struct args a;
+	int code = rec_args(&cmd_rec_inspect_spec, argc, argv, &a);
+	if (code >= 0) return code;
+	if (!a.positional_count) return args_error(a.spec, "inspect needs a file: cavr rec inspect FILE");
+	return inspect(a.positional[0], us_of(args_number(&a, "--gap", 1))) == CV_OK ? 0 : 1;
 }
 
 static int run_cut(int argc, char **argv)
 {
-	char *files[2];
-	int nfiles = 0;
-	int64_t from = 0, to = INT64_MAX;
-	for (int i = 1; i < argc; i++) {
-		bool is_from = !strcmp(argv[i], "--from");
-		if (is_from || !strcmp(argv[i], "--to")) {
-			if (i + 1 == argc || !parse_seconds(argv[i + 1], is_from ? &from : &to))
-				return bad_usage("%s needs seconds", argv[i]);
-			i++;
-		} else if (argv[i][0] == '-' || nfiles == 2) return bad_usage("unexpected argument '%s'", argv[i]);
-		else files[nfiles++] = argv[i];
-	}
-	if (nfiles != 2)
-		return bad_usage("%s", "cut needs an input and an output: cavr rec cut IN OUT --from S --to S");
-	if (from >= to) return bad_usage("%s", "--from must be before --to");
-	int code = output_is_input(files[1], files, 1);
+	struct args a;
+	int code = rec_args(&cmd_rec_cut_spec, argc, argv, &a);
+	if (code >= 0) return code;
+	if (a.positional_count != 2)
+		return args_error(a.spec, "cut needs an input and an output: cavr rec cut IN OUT --from S --to S");
+	int64_t from = us_of(args_number(&a, "--from", 0)), to = args_flag(&a, "--to") ? us_of(args_number(&a, "--to", 0))
+	                                                                                  : INT64_MAX;
+	if (from >= to) return args_error(a.spec, "--from must be before --to");
+	char *files[2] = {(char *)a.positional[0], (char *)a.positional[1]};
+	code = output_is_input(files[1], files, 1);
 	if (code) return code;
 	return cut(files[0], files[1], from, to) == CV_OK ? 0 : 1;
 }
 
 static int run_merge(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++)
-		if (argv[i][0] == '-') return bad_usage("unexpected argument '%s'", argv[i]);
-	if (argc < 3) return bad_usage("%s", "merge needs an output and inputs: cavr rec merge OUT IN1 IN2...");
-	int code = output_is_input(argv[1], argv + 2, argc - 2);
+	struct args a;
+	int code = rec_args(&cmd_rec_merge_spec, argc, argv, &a);
+	if (code >= 0) return code;
+	if (a.positional_count < 2) return args_error(a.spec, "merge needs an output and inputs: cavr rec merge OUT IN1 IN2...");
+	char **paths = (char **)a.positional;
+	code = output_is_input(paths[0], paths + 1, (int)a.positional_count - 1);
 	if (code) return code;
-	return merge(argv[1], argv + 2, (size_t)(argc - 2)) == CV_OK ? 0 : 1;
+	return merge(paths[0], paths + 1, a.positional_count - 1) == CV_OK ? 0 : 1;
 }
 
 static int run_import(int argc, char **argv)
 {
-	char **perfs = calloc((size_t)argc, sizeof(*perfs));
-	if (!perfs) return 1;
-	const char *out = NULL, *names = NULL;
-	double quality = 1, epoch_s = 0;
-	size_t n = 0;
-	int code = -1;
-	for (int i = 1; i < argc && code < 0; i++) {
-		const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
-		char *end = NULL;
-		if (!strcmp(a, "--quality")) {
-			quality = next ? strtod(next, &end) : 0;
-			if (!next || end == next || *end || !(quality >= 1.0 / 64 && quality <= 64))
-				code = bad_usage("%s", "--quality needs a value in 1/64..64");
-			i++;
-		} else if (!strcmp(a, "--epoch")) {
-			epoch_s = next ? strtod(next, &end) : -1;
-			if (!next || end == next || *end || !(epoch_s >= 0 && epoch_s < 1e11))
-				code = bad_usage("%s", "--epoch needs seconds since 1970");
-			i++;
-		} else if (!strcmp(a, "--names")) {
-			if (!next) code = bad_usage("%s", "--names needs a comma-separated list");
-			names = next;
-			i++;
-		} else if (a[0] == '-') code = bad_usage("unexpected argument '%s'", a);
-		else if (!out) out = a;
-		else perfs[n++] = argv[i];
-	}
-	if (code < 0 && (!out || !n))
-		code = bad_usage("%s", "import needs an output and performances: cavr rec import OUT PERF1 [PERF2...]");
-	if (code < 0 && names) {
+	struct args a;
+	int code = rec_args(&cmd_rec_import_spec, argc, argv, &a);
+	if (code >= 0) return code;
+	if (a.positional_count < 2)
+		return args_error(a.spec, "import needs an output and performances: cavr rec import OUT PERF1 [PERF2...]");
+	const char *out = a.positional[0], *names = args_text(&a, "--names", NULL);
+	char **perfs = (char **)a.positional + 1;
+	size_t n = a.positional_count - 1;
+	if (names) {
 		size_t count = 1;
 		for (const char *s = names; *s; s++) count += *s == ',';
-		for (const char *s = names; code < 0 && *s; s += strcspn(s, ",") + (s[strcspn(s, ",")] == ','))
-			if (strcspn(s, ",") > SESSION_MAX_NAME) code = bad_usage("%s", "a name in --names is too long");
-		if (code < 0 && count != n) code = bad_usage("--names gives %s names for another number of inputs",
-		                                             names);
+		for (const char *s = names; *s; s += strcspn(s, ",") + (s[strcspn(s, ",")] == ','))
+			if (strcspn(s, ",") > SESSION_MAX_NAME) return args_error(a.spec, "a name in --names is too long");
+		if (count != n) return args_error(a.spec, "--names gives %zu names for %zu inputs", count, n);
 	}
-	if (code < 0 && n > SESSION_MAX_PARTICIPANTS) code = bad_usage("%s", "too many performances");
-	if (code < 0) code = output_is_input(out, perfs, (int)n);
-	if (!code)
-		code = import(out, perfs, n, (float)quality, names, (int64_t)llround(epoch_s * 1e6)) == CV_OK ? 0 : 1;
-	free(perfs);
-	return code;
+	if (n > SESSION_MAX_PARTICIPANTS) return args_error(a.spec, "too many performances");
+	code = output_is_input(out, perfs, (int)n);
+	if (code) return code;
+	return import(out, perfs, n, (float)args_number(&a, "--quality", 1), names, us_of(args_number(&a, "--epoch", 0))) ==
+	               CV_OK ? 0 : 1;
 }
 
 static int run_bench(int argc, char **argv)
 {
+	struct args a;
+	int code = rec_args(&cmd_rec_bench_spec, argc, argv, &a);
+	if (code >= 0) return code;
 	const char *tmp = getenv("TMPDIR");
-	struct bench_opts b = {.seconds = 600, .participants = 16, .packet = 70, .dir = tmp && tmp[0] ? tmp : "/tmp"};
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
-		bool ok = next != NULL;
-		if (!strcmp(a, "--fsync")) {
-			b.fsync = true;
-			continue;
-		} else if (!strcmp(a, "--seconds")) ok = ok && parse_count(next, 1, 86400, &b.seconds);
-		else if (!strcmp(a, "--participants"))
-			ok = ok && parse_count(next, 1, SESSION_MAX_PARTICIPANTS, &b.participants);
-		else if (!strcmp(a, "--packet")) ok = ok && parse_count(next, 1, 1 << 20, &b.packet);
-		else if (!strcmp(a, "--dir")) b.dir = next;
-		else return bad_usage("unexpected argument '%s'", a);
-		if (!ok) return bad_usage("%s needs a value in range", a);
-		i++;
-	}
+	struct bench_opts b = {.seconds = (long)args_number(&a, "--seconds", 600),
+	                       .participants = (long)args_number(&a, "--participants", 16),
+	                       .packet = (long)args_number(&a, "--packet", 70), .fsync = args_flag(&a, "--fsync"),
+	                       .dir = args_text(&a, "--dir", tmp && tmp[0] ? tmp : "/tmp")};
 	return bench(&b) == CV_OK ? 0 : 1;
 }
 

@@ -36,6 +36,9 @@ struct rec_perf {
 /* Reads and checks a whole .cavperf: CV_ERROR_FORMAT (naming the file and the tensor) for anything malformed.
  * Free with rec_perf_free even on failure. */
 enum cv_result rec_perf_read(const char *path, struct rec_perf *out);
+/* The same from bytes in memory (borrowed for the call); `name` stands for the file in messages and its folder is
+ * where the avatar path points (the fuzz target: tests/fuzz/fuzz_cavperf.c). */
+enum cv_result rec_perf_read_memory(const void *data, size_t size, const char *name, struct rec_perf *out);
 void rec_perf_free(struct rec_perf *p);
 
 /* Frame i as a codec frame (timestamp from the frame rate, sequence i, the code pointing into `p`, joint radii of

@@ -1,11 +1,14 @@
 /* The avatar viewer: one decoded avatar, its expression drifting between codes, seen from an orbiting camera.
- * The decoder is view-conditioned on the camera, so each frame decodes for the current view. */
+ * The decoder is view-conditioned on the camera, so each frame decodes for the current view. A dam avatar is a
+ * textured mesh; a gca avatar is decoded into Gaussians and splatted as the meeting scene does. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
 #include "avatar/decoder.h"
+#include "avatar/gca.h"
+#include "render/splat.h"
 
 struct avatar_scene {
 	struct app_scene base;
@@ -13,6 +16,11 @@ struct avatar_scene {
 	struct avatar_kernels *kernels;
 	struct avatar_model *model;
 	struct render_avatar *renderer;
+	bool gaussian; /* family gca: the model and renderer below instead */
+	struct gca_kernels *gca_kernels;
+	struct gca_model *gca;
+	struct splat_renderer *splats;
+	VkExtent2D extent;
 	float *code, *mean, *std_dev;
 	uint32_t latent, seed;
 	bool animate;
@@ -50,6 +58,12 @@ static enum cv_result avatar_prepare(struct app_scene *s, struct gpu_context *ct
 {
 	struct avatar_scene *a = (struct avatar_scene *)s;
 	render_avatar_destroy(ctx, &a->renderer);
+	splat_renderer_destroy(ctx, &a->splats);
+	if (a->gaussian) {
+		if (!a->gca_kernels) CV_TRY(gca_kernels_create(ctx, NULL, &a->gca_kernels));
+		if (!a->gca) CV_TRY(gca_model_create(ctx, a->gca_kernels, a->file, &(struct avatar_model_desc){0}, &a->gca));
+		return splat_renderer_create(ctx, target, gca_model_gaussian_count(a->gca), &a->splats);
+	}
 	if (!a->kernels) CV_TRY(avatar_kernels_create(ctx, NULL, &a->kernels));
 	if (!a->model) CV_TRY(avatar_model_create(ctx, a->kernels, a->file, &(struct avatar_model_desc){0}, &a->model));
 	return render_avatar_create(ctx, target, &a->renderer);
@@ -75,6 +89,18 @@ static enum cv_result avatar_update(struct app_scene *s, struct gpu_context *ctx
 	if (views->count > 1) glm_vec3_center((float *)views->view[0].eye, (float *)views->view[1].eye, eye);
 	glm_vec3_sub(eye, a->centre, dir);
 	code_at(a, time_s);
+	if (a->gaussian) {
+		CV_TRY(gca_model_set_input(a->gca, 0, a->code, a->latent, dir));
+		CV_TRY(gca_model_record(ctx, a->gca, cmd, 1, NULL));
+		struct gca_outputs o;
+		gca_model_outputs(a->gca, 0, &o);
+		struct splat_source src = {.gaussians = o.gaussians, .offset = o.offset, .count = o.count};
+		glm_mat4_identity(src.pose);
+		struct render_view sort_view;
+		splat_sort_view(views, &sort_view);
+		a->extent = views->extent;
+		return splat_cmd_prepare(ctx, cmd, a->splats, &src, 1, &sort_view, NULL, 0);
+	}
 	CV_TRY(avatar_model_set_input(a->model, 0, a->code, a->latent, dir));
 	mat4 head = GLM_MAT4_IDENTITY_INIT;
 	render_avatar_set_poses(cmd, a->renderer, &head, 1);
@@ -86,6 +112,10 @@ static void avatar_draw(struct app_scene *s, struct gpu_context *ctx, VkCommandB
 {
 	(void)time_s;
 	struct avatar_scene *a = (struct avatar_scene *)s;
+	if (a->gaussian) {
+		splat_cmd_draw(ctx, cmd, a->splats, views, a->extent);
+		return;
+	}
 	struct avatar_outputs out;
 	avatar_model_outputs(a->model, 0, &out);
 	render_avatar_draw(ctx, cmd, a->renderer, views, 0, &out);
@@ -95,6 +125,9 @@ static void avatar_destroy(struct app_scene *s, struct gpu_context *ctx)
 {
 	struct avatar_scene *a = (struct avatar_scene *)s;
 	render_avatar_destroy(ctx, &a->renderer);
+	splat_renderer_destroy(ctx, &a->splats);
+	gca_model_destroy(ctx, &a->gca);
+	gca_kernels_destroy(ctx, &a->gca_kernels);
 	avatar_model_destroy(ctx, &a->model);
 	avatar_kernels_destroy(ctx, &a->kernels);
 	avatar_file_destroy(&a->file);
@@ -119,9 +152,12 @@ static enum cv_result load_code_stats(struct avatar_scene *a)
 	return CV_OK;
 }
 
-static enum cv_result mesh_bounds(struct avatar_scene *a)
+/* The camera frames the mean mesh (dam) or the Gaussians' template surface (gca), both metres in the head frame. */
+static enum cv_result head_bounds(struct avatar_scene *a)
 {
-	const struct st_tensor *t = avatar_tensor(a->file, "mesh.vert_mean");
+	const struct st_tensor *t = avatar_tensor(a->file, a->gaussian ? "gaussian.template" : "mesh.vert_mean");
+	if (!t) return CV_FAIL(CV_ERROR_FORMAT, "%s has no %s to frame", avatar_name(a->file),
+	                       a->gaussian ? "gaussian.template" : "mesh.vert_mean");
 	float *v = malloc(t->count * sizeof(float));
 	if (!v) return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "mesh bounds");
 	enum cv_result r = st_tensor_to_f32(t, v, t->count);
@@ -153,13 +189,14 @@ enum cv_result app_avatar_scene_create(const char *path, uint32_t seed, bool ani
 	a->animate = animate;
 	enum cv_result r = avatar_file_open(path, &a->file);
 	if (r == CV_OK) {
+		a->gaussian = avatar_family(a->file) == AVATAR_FAMILY_GCA;
 		a->latent = avatar_latent_size(a->file);
 		a->code = calloc(a->latent, sizeof(float));
 		a->mean = calloc(a->latent, sizeof(float));
 		a->std_dev = calloc(a->latent, sizeof(float));
 		r = a->code && a->mean && a->std_dev ? load_code_stats(a) : CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "codes");
 	}
-	if (r == CV_OK) r = mesh_bounds(a);
+	if (r == CV_OK) r = head_bounds(a);
 	if (r != CV_OK) {
 		avatar_destroy(&a->base, NULL);
 		return r;

@@ -115,11 +115,14 @@ struct corner_map {
 	uint64_t *keys;
 	uint32_t *values;
 	size_t mask;
+	unsigned bits; /* the table has 2^bits slots */
 };
 
 static uint32_t corner_find_or_add(struct corner_map *map, uint64_t key, uint32_t next)
 {
-	size_t h = (size_t)(key * 0x9E3779B97F4A7C15ull) & map->mask;
+	/* The high bits of the multiplicative hash: the low ones depend only on the key's low bits, so keys from a
+	 * crafted file (vertex * uv_count + uv with a power-of-two uv_count) all fell in one probe run. */
+	size_t h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - map->bits));
 	while (map->keys[h] != UINT64_MAX) {
 		if (map->keys[h] == key) return map->values[h];
 		h = (h + 1) & map->mask;
@@ -137,12 +140,13 @@ static enum cv_result topology_init(struct gpu_context *ctx, struct avatar_model
 	CV_TRY(st_read_f32(avatar_safetensors(file), "mesh.uv", &uv, NULL));
 	enum cv_result r = st_read_f32(avatar_safetensors(file), "mesh.vert_mean", &mean, NULL);
 	size_t corners_n = (size_t)a->triangles * 3, table = 16;
-	while (table < corners_n * 2) table *= 2;
+	unsigned bits = 4;
+	while (table < corners_n * 2) table *= 2, bits++;
 	int32_t *tri_v = malloc(corners_n * 4 + 4), *tri_uv = malloc(corners_n * 4 + 4);
 	uint32_t *tris = calloc((size_t)a->triangles * 4 + 1, 4), *indices = malloc(corners_n * 4 + 4);
 	uint32_t *adjacency = calloc((size_t)a->vertices + 1 + corners_n, 4);
 	float *corners = malloc(corners_n * 16 + 16), *mean4 = calloc((size_t)a->vertices * 4, 4);
-	struct corner_map map = {malloc(table * 8), malloc(table * 4), table - 1};
+	struct corner_map map = {malloc(table * 8), malloc(table * 4), table - 1, bits};
 	if (r == CV_OK && !(tri_v && tri_uv && tris && indices && adjacency && corners && mean4 && map.keys && map.values))
 		r = CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "avatar topology");
 	if (r == CV_OK) {

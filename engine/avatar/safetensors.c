@@ -57,7 +57,11 @@ const char *st_path(const struct st_file *file) { return file->path ? file->path
 static const char *printable(const char *s, char buf[PRINTABLE_MAX + 4])
 {
 	size_t n = 0;
-	for (; s[n] && n < PRINTABLE_MAX; n++) buf[n] = ((unsigned char)s[n] < 0x20 || s[n] == 0x7f) ? '?' : s[n];
+	for (; s[n] && n < PRINTABLE_MAX; n++) {
+		size_t c = cv_control_char_len((const unsigned char *)s + n, 2);
+		buf[n] = c ? '?' : s[n];
+		if (c == 2 && n + 1 < PRINTABLE_MAX) buf[++n] = '?'; /* both bytes of a C1 character */
+	}
 	if (s[n]) {
 		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80) n--; /* do not split a UTF-8 sequence */
 		memcpy(buf + n, "...", 3);
@@ -450,24 +454,17 @@ enum cv_result st_open(const char *path, struct st_file **out)
 		return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "opening '%s'", path);
 	}
 	enum cv_result r = CV_OK;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0) {
-		r = CV_FAIL(CV_ERROR_IO, "cannot open '%s': %s", path, strerror(errno));
-	} else if (fstat(fd, &st) != 0) {
-		r = CV_FAIL(CV_ERROR_IO, "cannot stat '%s': %s", path, strerror(errno));
-	} else if (!S_ISREG(st.st_mode)) {
-		r = CV_FAIL(CV_ERROR_IO, "'%s' is not a regular file", path);
-	} else if ((uint64_t)st.st_size > SIZE_MAX) {
-		r = CV_FAIL(CV_ERROR_IO, "'%s' is too large to map", path);
-	} else if (st.st_size > 0) {
+	int fd = -1;
+	uint64_t size = 0;
+	r = cv_file_open_regular(path, SIZE_MAX, 0, &fd, &size);
+	if (r == CV_OK && size > 0) {
 		/* Empty files skip the map (mmap rejects length 0) and fail in parse as too short. */
-		void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		void *map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (map == MAP_FAILED) {
 			r = CV_FAIL(CV_ERROR_IO, "cannot map '%s': %s", path, strerror(errno));
 		} else {
 			f->bytes = map;
-			f->size = (size_t)st.st_size;
+			f->size = (size_t)size;
 			f->mapped = true;
 		}
 	}

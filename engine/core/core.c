@@ -2,11 +2,14 @@
 #include "core.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *cv_result_str(enum cv_result r)
 {
@@ -78,39 +81,76 @@ enum cv_result cv_fail(enum cv_result r, const char *file, int line, const char 
 	return r;
 }
 
-enum cv_result cv_file_read(const char *path, void **out_data, size_t *out_size)
+enum cv_result cv_file_open_regular(const char *path, uint64_t max_size, unsigned flags, int *fd, uint64_t *size)
+{
+	*fd = -1;
+	/* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer. */
+	int f = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (flags & CV_FILE_NOFOLLOW ? O_NOFOLLOW : 0));
+	if (f < 0 && errno == ELOOP && (flags & CV_FILE_NOFOLLOW))
+		return CV_FAIL(CV_ERROR_IO, "cannot open '%s': a symbolic link is not accepted here", path);
+	if (f < 0) return CV_FAIL(CV_ERROR_IO, "cannot open '%s': %s", path, strerror(errno));
+	struct stat st;
+	enum cv_result r = CV_OK;
+	if (fstat(f, &st) != 0) r = CV_FAIL(CV_ERROR_IO, "cannot stat '%s': %s", path, strerror(errno));
+	else if (!S_ISREG(st.st_mode)) r = CV_FAIL(CV_ERROR_IO, "'%s' is not a regular file", path);
+	else if ((uint64_t)st.st_size > max_size)
+		r = CV_FAIL(CV_ERROR_IO, "'%s' is larger than %llu bytes", path, (unsigned long long)max_size);
+	else if (fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK) != 0)
+		r = CV_FAIL(CV_ERROR_IO, "cannot read '%s': %s", path, strerror(errno));
+	if (r != CV_OK) {
+		close(f);
+		return r;
+	}
+	*fd = f;
+	if (size) *size = (uint64_t)st.st_size;
+	return CV_OK;
+}
+
+enum cv_result cv_file_read_max(const char *path, size_t max_size, void **out_data, size_t *out_size)
 {
 	*out_data = NULL;
 	*out_size = 0;
-	FILE *f = fopen(path, "rb");
-	if (!f) return CV_FAIL(CV_ERROR_IO, "cannot open '%s': %s", path, strerror(errno));
-	char *data = NULL;
-	size_t size = 0, cap = 0;
-	for (;;) {
-		if (cap - size < 65536) {
-			cap = cap ? cap * 2 : 65536 * 2;
-			char *grown = realloc(data, cap + 1);
+	int fd;
+	uint64_t expected;
+	if (max_size >= SIZE_MAX) max_size = SIZE_MAX - 1;
+	CV_TRY(cv_file_open_regular(path, max_size, 0, &fd, &expected));
+	/* The size is a hint (the file may change while read); the cap holds whatever happens. */
+	size_t cap = (size_t)expected + 1, size = 0;
+	char *data = malloc(cap + 1);
+	enum cv_result r = data ? CV_OK : CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "reading '%s'", path);
+	while (r == CV_OK) {
+		if (size == cap) {
+			size_t grown_cap = cap > max_size / 2 ? max_size + 1 : cap * 2;
+			char *grown = grown_cap > cap ? realloc(data, grown_cap + 1) : NULL;
 			if (!grown) {
-				free(data);
-				fclose(f);
-				return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "reading '%s'", path);
+				r = grown_cap > cap ? CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "reading '%s'", path)
+				                    : CV_FAIL(CV_ERROR_IO, "'%s' is larger than %zu bytes", path, max_size);
+				break;
 			}
 			data = grown;
+			cap = grown_cap;
 		}
-		size_t n = fread(data + size, 1, cap - size, f);
-		size += n;
-		if (n == 0) break;
+		ssize_t n = read(fd, data + size, cap - size);
+		if (n < 0 && errno == EINTR) continue;
+		if (n < 0) r = CV_FAIL(CV_ERROR_IO, "cannot read '%s': %s", path, strerror(errno));
+		if (n <= 0) break;
+		size += (size_t)n;
+		if (size > max_size) r = CV_FAIL(CV_ERROR_IO, "'%s' is larger than %zu bytes", path, max_size);
 	}
-	int failed = ferror(f);
-	fclose(f);
-	if (failed) {
+	close(fd);
+	if (r != CV_OK) {
 		free(data);
-		return CV_FAIL(CV_ERROR_IO, "cannot read '%s'", path);
+		return r;
 	}
 	data[size] = '\0';
 	*out_data = data;
 	*out_size = size;
 	return CV_OK;
+}
+
+enum cv_result cv_file_read(const char *path, void **out_data, size_t *out_size)
+{
+	return cv_file_read_max(path, CV_FILE_READ_MAX, out_data, out_size);
 }
 
 enum cv_result cv_file_write(const char *path, const void *data, size_t size)

@@ -46,9 +46,29 @@ enum cv_result cv_fail(enum cv_result r, const char *file, int line, const char 
 		if (cv_try_r_ != CV_OK) return cv_try_r_;      \
 	} while (0)
 
-/* Whole-file read into a malloc'd buffer (NUL-terminated for text use; size excludes the NUL). */
+/* Opens a file named by untrusted input for reading: a regular file only (a FIFO, device or folder could block
+ * or never end), of at most `max_size` bytes; with CV_FILE_NOFOLLOW a symbolic link is refused too. Never blocks
+ * in open. Errors name the path, never the contents. *size (optional) is the file's size. Close the fd. */
+#define CV_FILE_NOFOLLOW 1u
+enum cv_result cv_file_open_regular(const char *path, uint64_t max_size, unsigned flags, int *fd, uint64_t *size);
+/* Whole-file read of a regular file of at most `max_size` bytes into a malloc'd buffer (NUL-terminated for text
+ * use; size excludes the NUL). */
+enum cv_result cv_file_read_max(const char *path, size_t max_size, void **out_data, size_t *out_size);
+/* cv_file_read_max with CV_FILE_READ_MAX. */
+#define CV_FILE_READ_MAX ((size_t)256 << 20)
 enum cv_result cv_file_read(const char *path, void **out_data, size_t *out_size);
 enum cv_result cv_file_write(const char *path, const void *data, size_t size);
+
+/* The length of the control character at s[0] (of `left` bytes), 0 when there is none: C0 (below 0x20), DEL, and C1
+ * (U+0080..U+009F, UTF-8 C2 80..C2 9F: U+009B is a terminal's CSI). Text from files and packets that may reach a
+ * terminal is refused or masked where this says so. */
+static inline size_t cv_control_char_len(const unsigned char *s, size_t left)
+{
+	if (!left) return 0;
+	if (s[0] < 0x20 || s[0] == 0x7f) return 1;
+	if (s[0] == 0xc2 && left > 1 && s[1] >= 0x80 && s[1] <= 0x9f) return 2;
+	return 0;
+}
 
 /* Size arithmetic that reports overflow instead of wrapping: untrusted sizes go through these. */
 static inline int cv_mul_overflows(size_t a, size_t b, size_t *out) { return __builtin_mul_overflow(a, b, out); }

@@ -3,15 +3,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "meet.h"
 
 static bool hash_matches(const char *path, const uint8_t hash[SESSION_HASH_SIZE])
 {
 	uint8_t got[SESSION_HASH_SIZE];
-	FILE *f = fopen(path, "rb");
-	if (!f) return false;
-	fclose(f);
+	/* Candidates that are not there, or are not regular files (a FIFO would block, /dev/zero never end), are
+	 * passed over quietly; session_hash_file checks again on what it opens. */
+	struct stat st;
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > SESSION_MAX_AVATAR_BYTES) return false;
 	return session_hash_file(path, got) == CV_OK && !memcmp(got, hash, SESSION_HASH_SIZE);
 }
 

@@ -151,7 +151,7 @@ static const char *text_problem(const uint8_t *s, size_t n, bool path)
 {
 	if (n > (path ? SESSION_MAX_PATH : SESSION_MAX_NAME)) return path ? "avatar path too long" : "name too long";
 	for (size_t i = 0; i < n; i++)
-		if (s[i] < 0x20 || s[i] == 0x7f) return "control character";
+		if (cv_control_char_len(s + i, n - i)) return "control character";
 	if (!path) return NULL;
 	if (n && s[0] == '/') return "avatar path is absolute";
 	if (memchr(s, '\\', n)) return "avatar path has a backslash";
@@ -162,6 +162,11 @@ static const char *text_problem(const uint8_t *s, size_t n, bool path)
 		i = j + 1;
 	}
 	return NULL;
+}
+
+const char *session_path_problem(const char *path)
+{
+	return text_problem((const uint8_t *)path, strlen(path), true);
 }
 
 /* A participant record as it lies in the file: strings point into the parsed bytes. */
@@ -306,13 +311,17 @@ static enum cv_result writer_add_id(struct session_writer *w, uint32_t id)
 static enum cv_result write_all(struct session_writer *w, const void *data, size_t size)
 {
 	const uint8_t *p = data;
+	uint64_t good = w->stats.bytes;
 	while (size) {
 		ssize_t n = write(w->fd, p, size);
 		if (n < 0 && errno == EINTR) continue;
 		if (n <= 0) {
+			/* Back to the last complete chunk (a full disk, a file size limit): the file stays what a reader
+			 * expects after a crash, and close ends it there. */
+			int err = n < 0 ? errno : ENOSPC;
+			if (ftruncate(w->fd, (off_t)good) == 0) w->stats.bytes = good;
 			w->failed = true;
-			return CV_FAIL(CV_ERROR_IO, "cannot write '%s': %s", w->path,
-			               n < 0 ? strerror(errno) : "no space");
+			return CV_FAIL(CV_ERROR_IO, "cannot write '%s': %s", w->path, strerror(err));
 		}
 		p += n;
 		size -= (size_t)n;
@@ -536,14 +545,34 @@ static enum cv_result write_footer(struct session_writer *w)
 
 enum cv_result session_writer_close(struct session_writer *w)
 {
-	CV_TRY(writer_usable(w));
-	CV_TRY(session_writer_flush(w));
-	CV_TRY(write_footer(w));
+	if (!w) return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "no recording writer");
+	if (w->fd < 0) return CV_FAIL(CV_ERROR_INVALID_ARGUMENT, "'%s' is already closed", w->path);
+	bool failed_before = w->failed;
+	enum cv_result r = failed_before ? CV_ERROR_IO : session_writer_flush(w);
+	if (r == CV_OK) r = write_footer(w);
+	/* Whatever happened, what is in the file (complete chunks, after a failure) is synced and the file closed. */
+	bool synced = fsync(w->fd) == 0;
+	int sync_errno = errno;
 	int closed = close(w->fd);
 	w->fd = -1;
+	if (failed_before)
+		return CV_FAIL(CV_ERROR_IO, "'%s' ends at its last complete chunk (%llu bytes) after a write error", w->path,
+		               (unsigned long long)w->stats.bytes);
+	if (r != CV_OK) return r;
+	if (!synced) return CV_FAIL(CV_ERROR_IO, "cannot sync '%s': %s", w->path, strerror(sync_errno));
 	if (closed != 0) return CV_FAIL(CV_ERROR_IO, "cannot close '%s': %s", w->path, strerror(errno));
-	return CV_OK;
+	return sync_folder(w->path);
 }
+
+bool session_writer_has_participant(const struct session_writer *w, uint32_t id)
+{
+	size_t at = find_id(w->ids, w->id_count, id);
+	return at < w->id_count && w->ids[at] == id;
+}
+
+size_t session_writer_participant_count(const struct session_writer *w) { return w->id_count; }
+
+enum cv_result session_sync_folder(const char *path) { return sync_folder(path); }
 
 void session_writer_destroy(struct session_writer **pw)
 {
@@ -1038,18 +1067,13 @@ enum cv_result session_reader_open(const char *path, struct session_reader **out
 	*out = NULL;
 	struct session_reader *r;
 	CV_TRY(reader_create(path, &r));
-	r->fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (r->fd < 0 || fstat(r->fd, &st) != 0) {
-		enum cv_result res = CV_FAIL(CV_ERROR_IO, "cannot open '%s': %s", path, strerror(errno));
+	/* A regular file only, opened without blocking (a FIFO would wait for a writer); no size cap: chunks are read
+	 * one at a time, each allocation bounded by the format's limits. */
+	enum cv_result res = cv_file_open_regular(path, UINT64_MAX, 0, &r->fd, &r->size);
+	if (res != CV_OK) {
 		session_reader_destroy(&r);
 		return res;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		session_reader_destroy(&r);
-		return CV_FAIL(CV_ERROR_IO, "'%s' is not a file", path);
-	}
-	r->size = (uint64_t)st.st_size;
 	return reader_finish_open(&r, out);
 }
 

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "session/session.h"
 
@@ -90,8 +91,13 @@ void session_sha256_final(struct session_sha256 *h, uint8_t out[SESSION_HASH_SIZ
 
 enum cv_result session_hash_file(const char *path, uint8_t out[SESSION_HASH_SIZE])
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) return CV_FAIL(CV_ERROR_IO, "cannot open '%s': %s", path, strerror(errno));
+	int fd;
+	CV_TRY(cv_file_open_regular(path, SESSION_MAX_AVATAR_BYTES, 0, &fd, NULL));
+	FILE *f = fdopen(fd, "rb");
+	if (!f) {
+		close(fd);
+		return CV_FAIL(CV_ERROR_IO, "cannot read '%s': %s", path, strerror(errno));
+	}
 	struct session_sha256 h;
 	session_sha256_init(&h);
 	uint8_t buf[65536];

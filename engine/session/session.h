@@ -32,6 +32,7 @@
 #define SESSION_MAX_PATH 1024                 /* bytes of an avatar path */
 #define SESSION_MAX_TIME_US (INT64_C(1) << 52) /* timestamps are 0..this (142 years), so deltas never overflow */
 #define SESSION_HASH_SIZE 32                  /* SHA-256 of the avatar file */
+#define SESSION_MAX_AVATAR_BYTES (UINT64_C(4) << 30) /* an avatar file hashed (a full-size dam file is ~0.2 GB) */
 
 struct session_participant {
 	uint32_t id;              /* the id packets carry; unique within a recording */
@@ -50,6 +51,10 @@ struct session_packet {
 	const uint8_t *data;
 	size_t size;          /* 0 .. SESSION_MAX_PACKET */
 };
+
+/* Why `path` cannot name an avatar in a recording (absolute, "..", a backslash, control characters, too long), or
+ * NULL. The rule for every avatar name that comes from a file or a packet: it is looked up below a folder. */
+const char *session_path_problem(const char *path);
 
 /* ---- writing ---- */
 
@@ -86,8 +91,16 @@ enum cv_result session_writer_write(struct session_writer *w, const struct sessi
  * arriving for a while, so they do not wait in memory). */
 enum cv_result session_writer_flush(struct session_writer *w);
 void session_writer_get_stats(const struct session_writer *w, struct session_writer_stats *out);
-/* Writes the last chunk and the footer index and closes the file; the writer must still be destroyed. */
+/* Writes the last chunk and the footer index, fsyncs the file and its folder and closes it; the writer must still
+ * be destroyed. After a write error (a full disk) the file was cut back to its last complete chunk, and close
+ * syncs and closes it there (readable, as after a crash) and returns CV_ERROR_IO. */
 enum cv_result session_writer_close(struct session_writer *w);
+/* Whether `id` was added (header or join), and how many were: at most SESSION_MAX_PARTICIPANTS, after which
+ * session_writer_add_participant fails and the writer goes on (packets of ids never added are refused). */
+bool session_writer_has_participant(const struct session_writer *w, uint32_t id);
+size_t session_writer_participant_count(const struct session_writer *w);
+/* fsyncs the folder holding `path`, so a file created or renamed there survives power loss. */
+enum cv_result session_sync_folder(const char *path);
 /* Without session_writer_close the file ends after its last complete chunk, as after a crash: still readable. */
 void session_writer_destroy(struct session_writer **w);
 
