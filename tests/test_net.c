@@ -2,7 +2,8 @@
  * senders and one receiver (every participant appears, decoded codes within the codec's bound of what was sent),
  * an impairment relay in this file (loss, duplication, reordering by jitter, an outage) whose counts the
  * receiver's counters must match, hostile input fed straight to a receiver, joining mid-meeting through HELLO,
- * clock offsets, timeouts, IPv6 on ::1 when the machine has it, and what replays and forgeries achieve (nothing).
+ * clock offsets, timeouts, IPv6 on ::1 when the machine has it, what replays and forgeries achieve (nothing), and a
+ * recording sent live: its participant at a display time is the recording played back at that time.
  * Checks count events, never wall time or throughput, so a busy machine only makes the run longer. */
 #include <arpa/inet.h>
 #include <math.h>
@@ -1412,6 +1413,166 @@ static void test_forged_member(void)
 	net_receiver_destroy(&r);
 }
 
+/* ---- live poses at a display time, against the same recording played back ---- */
+
+/* The angle between two rotations (unit quaternions): |a - b| = 2 sin(angle / 4) on the shorter arc, which unlike
+ * acos of the dot product stays exact near 0. */
+static double rotation_angle(const float a[4], const float b[4])
+{
+	double dot = 0, d = 0;
+	for (int i = 0; i < 4; i++) dot += (double)a[i] * b[i];
+	for (int i = 0; i < 4; i++) d += pow(a[i] - (dot < 0 ? -1.0 : 1.0) * b[i], 2);
+	d = sqrt(d) / 2;
+	return 4.0 * asin(d < 1.0 ? d : 1.0);
+}
+
+/* How far a live head (and hands) is from the played-back one, in units of the codec's error bounds (codec.h):
+ * <= 1 is within them. */
+static double pose_error(const struct meet_participant *live, const struct meet_participant *pb)
+{
+	double e = 0;
+	for (int k = 0; k < 3; k++)
+		e = fmax(e, fabs((double)live->head.position[k] - pb->head.position[k]) / CODEC_HEAD_POSITION_STEP * 2);
+	double angle = rotation_angle(live->head.orientation, pb->head.orientation);
+	e = fmax(e, angle / (sqrt(3.0) / 2 * CODEC_HEAD_ROTATION_STEP));
+	for (int h = 0; h < 2; h++) {
+		if (live->hands[h].tracked != pb->hands[h].tracked) return INFINITY;
+		if (!live->hands[h].tracked) continue;
+		for (int j = 0; j < CODEC_HAND_JOINTS; j++) {
+			const struct codec_joint *a = &live->hands[h].joints[j], *b = &pb->hands[h].joints[j];
+			if (a->flags != b->flags) return INFINITY;
+			e = fmax(e, fabs((double)a->radius - b->radius) / (CODEC_RADIUS_STEP / 2));
+		}
+	}
+	return e * (1.0 - 1e-4); /* float rounding */
+}
+
+/* A recording sent through a real sender and receiver on loopback, both on virtual clocks (the sender's is the
+ * recording's, the receiver's that plus 7 s): the live participant's pose at display times around the receiver's
+ * now (40 ms before it to 10 ms after) is the recording played back at the sender time that display time maps
+ * to, within the codec's bounds. Fed one display time but showing another (e.g. ignoring it and showing "now"),
+ * the head is off by the motion in between. */
+static void test_display_time(void)
+{
+	char dir[4200], path[4300], avatar[SESSION_MAX_PATH + 1];
+	snprintf(dir, sizeof(dir), "%s/sessions", assets_dir);
+	snprintf(path, sizeof(path), "%s/ana.cavrec", dir);
+	struct session_reader *rec = NULL;
+	CHECK(session_reader_open(path, &rec) == CV_OK);
+	if (!rec) return;
+	struct session_info info;
+	session_reader_info(rec, &info);
+	const struct session_participant *sp = session_reader_participant(rec, 0);
+	CHECK(meet_find_avatar(dir, sp->avatar_path, sp->avatar_hash, avatar, sizeof(avatar)) == CV_OK);
+	struct avatar_file *af = NULL;
+	CHECK(avatar_file_open(avatar, &af) == CV_OK);
+	uint32_t latent = af ? avatar_latent_size(af) : 0, stream_avatar = 0;
+	avatar_file_destroy(&af);
+	struct session_packet pkt;
+	bool got = false;
+	while (!stream_avatar && session_reader_next(rec, &pkt, &got) == CV_OK && got) {
+		struct codec_packet_info pi;
+		if (pkt.participant == sp->id && codec_packet_parse(pkt.data, pkt.size, &pi) == CV_OK &&
+		    (pi.flags & CODEC_PACKET_KEY))
+			stream_avatar = pi.avatar;
+	}
+	CHECK(stream_avatar != 0 && session_reader_seek(rec, info.start_us) == CV_OK);
+
+	const int64_t offset = 7000000;
+	sender_now = info.start_us;
+	virtual_now = info.start_us + offset;
+	struct net_sender_desc sd = {.meeting = "display time", .secret = secret, .secret_size = sizeof(secret) - 1,
+	                             .listen = "127.0.0.1:0", .participant = sp->id, .name = "recorded",
+	                             .avatar_file = sp->avatar_path, .avatar = stream_avatar, .latent = latent,
+	                             .clock_us = sender_clock};
+	memcpy(sd.avatar_hash, sp->avatar_hash, SESSION_HASH_SIZE);
+	struct net_sender *sender = NULL;
+	CHECK(net_sender_create(&sd, &sender) == CV_OK);
+	if (!sender) {
+		session_reader_destroy(&rec);
+		return;
+	}
+	char addr[96];
+	addr_text(net_sender_local(sender), addr, sizeof(addr));
+	const char *peers[1] = {addr};
+	struct net_receiver_desc rd = {.meeting = "display time", .secret = secret, .secret_size = sizeof(secret) - 1,
+	                               .listen = "127.0.0.1:0", .peers = peers, .peer_count = 1, .resolve_user = dir,
+	                               .clock_us = virtual_clock, .fixed_delay_ms = 40};
+	struct meet_feed *feed = NULL, *pb = NULL;
+	CHECK(net_feed_create(&rd, &feed) == CV_OK);
+	CHECK(meet_playback_create(path, NULL, &pb) == CV_OK);
+	bool key = false;
+	/* Consent and the announce (time_s 0: now). */
+	for (double t0 = cv_time_now(); feed && feed->count == 0 && cv_time_now() - t0 < SAFETY_S; sleep_ms(1)) {
+		CHECK(net_sender_poll(sender, &key) == CV_OK);
+		CHECK(feed->update(feed, 0) == CV_OK);
+	}
+	CHECK(feed && feed->count == 1 && pb);
+	/* The display clock is tied to the receiver's at the first positive display time: this one is now. */
+	double display_s = (double)virtual_now / 1e6;
+	if (feed) CHECK(feed->update(feed, display_s) == CV_OK);
+	struct net_receiver *r = net_feed_receiver(feed);
+	static const int64_t ds[] = {-40000, -20000, 0, 10000};
+	uint32_t sent = 0, compared = 0, off = 0;
+	uint32_t wrong = 0;
+	double worst = 0, moved = 0;
+	while (r && pb && sent < 240 && session_reader_next(rec, &pkt, &got) == CV_OK && got) {
+		if (pkt.participant != sp->id) continue;
+		sender_now = pkt.time_us;
+		virtual_now = pkt.time_us + offset; /* arrives at once: the clock offset is exactly `offset` */
+		CHECK(net_sender_send(sender, pkt.data, pkt.size, pkt.time_us) == CV_OK);
+		sent++;
+		struct net_participant_stats st = {0};
+		for (double t0 = cv_time_now(); st.frames < sent && cv_time_now() - t0 < SAFETY_S; sleep_ms(0.2)) {
+			CHECK(net_sender_poll(sender, &key) == CV_OK);
+			CHECK(feed->update(feed, display_s) == CV_OK); /* not backwards from the last display time */
+			CHECK(net_receiver_participant_stats(r, sp->id, &st) == CV_OK);
+		}
+		CHECK_MSG(st.frames == sent, "%llu of %u frames arrived", (unsigned long long)st.frames, sent);
+		if (sent % 3 || st.decoded < 5) continue; /* the receiver keeps the last 4 frames (meet/stream.h) */
+		/* 20 ms after the arrival (the frame before is released by then), display times around now. */
+		virtual_now += 20000;
+		struct meet_participant live[4];
+		int64_t shown[4];
+		for (int i = 0; i < 4; i++) {
+			display_s = (double)(virtual_now + ds[i]) / 1e6;
+			CHECK(feed->update(feed, display_s) == CV_OK);
+			CHECK(net_receiver_participant_stats(r, sp->id, &st) == CV_OK);
+			live[i] = feed->participants[0];
+			shown[i] = st.display_sender_us;
+		}
+		for (int i = 0; i < 4; i++) {
+			/* The sender time display time now + d maps to: the one now maps to, plus d. */
+			int64_t want = shown[2] + ds[i];
+			double at_s = (double)(want + MEET_PLAYBACK_DELAY_US - info.start_us) / 1e6; /* shows `want` */
+			CHECK(pb->update(pb, at_s) == CV_OK);
+			const struct meet_participant *p = &pb->participants[0];
+			if (!live[i].has_frame || live[i].status != MEET_ACTIVE || !p->has_frame) continue;
+			double e = pose_error(&live[i], p);
+			compared++;
+			off += !(e <= 1.0);
+			worst = fmax(worst, e);
+			/* The check can tell: a display time 10 ms off would show this far from the recording. */
+			CHECK(pb->update(pb, at_s + 0.010) == CV_OK);
+			double e10 = pose_error(&live[i], &pb->participants[0]);
+			wrong += !(e10 <= 1.0);
+			moved = fmax(moved, e10);
+			if (!(e <= 1.0) && off <= 3)
+				printf("  display time now%+.0f ms: live shows sender time %+.1f ms from the expected, "
+				       "pose %.1f x the codec's bound off\n", ds[i] / 1e3, (shown[i] - want) / 1e3, e);
+		}
+	}
+	printf("  %u frames sent, %u poses compared: %u outside the codec's bounds (worst %.3f x the bound); against "
+	       "the recording 10 ms later %u would be (worst %.0f x)\n", sent, compared, off, worst, wrong, moved);
+	CHECK(sent >= 200 && compared >= 200);
+	CHECK_MSG(off == 0, "%u of %u live poses differ from playback at their display time", off, compared);
+	CHECK(wrong > compared / 2);
+	meet_feed_destroy(&pb);
+	meet_feed_destroy(&feed);
+	net_sender_destroy(&sender);
+	session_reader_destroy(&rec);
+}
+
 int main(void)
 {
 	const char *src = getenv("CAVR_SOURCE_DIR");
@@ -1433,5 +1594,6 @@ int main(void)
 	RUN(test_consent);
 	RUN(test_replayed_session);
 	RUN(test_forged_member);
+	RUN(test_display_time);
 	return test_finish();
 }

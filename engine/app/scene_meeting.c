@@ -547,10 +547,17 @@ static enum cv_result meeting_prepare(struct app_scene *s, struct gpu_context *c
 	return CV_OK;
 }
 
-/* Display time -> feed time: playback speed, pause, loop and the end of the recording. */
+/* Display time -> feed time: playback speed, pause, loop and the end of the recording. A live feed gets the display
+ * time itself (meet.h): it places the participants at the time the frame is shown, a headset's predicted display
+ * time included. */
 static void advance_clock(struct meeting_scene *m, float time_s)
 {
 	m->display_time = time_s;
+	if (m->feed->duration_s < 0) {
+		m->clock_started = true;
+		m->feed_time = time_s;
+		return;
+	}
 	if (!m->clock_started) {
 		m->clock_started = true;
 		m->feed_time = m->options.start_s;

@@ -1,8 +1,10 @@
 /* meet: a meeting as the renderer sees it. A feed (a recorded session played back, or a live meeting received
  * over the network) says, for a display time, who is there and what each participant looks like at that time:
- * the latest expression code (decoded again only when it changes), head and hand poses interpolated between
- * packets, and the stream's health. The meeting scene (engine/app/scene_meeting.c) seats and draws whatever a
- * feed reports; it never knows where the packets came from.
+ * the expression code of the frame nearest that time (decoded again only when it changes), head and hand poses
+ * interpolated between packets, and the stream's health. Both feeds place decoded packets at the display time
+ * through one piece (meet/stream.h), so a live participant looks as the same packets played back would. The
+ * meeting scene (engine/app/scene_meeting.c) seats and draws whatever a feed reports; it never knows where the
+ * packets came from.
  *
  * Poses are in the participant's seat frame (tools/assets/performance.py): metres, x to the participant's left,
  * y up, z the way they face, origin at their head centre at rest. The scene puts each seat frame at a seat. */
@@ -16,6 +18,7 @@
 #include "session/session.h"
 
 #define MEET_MAX_PARTICIPANTS 64
+#define MEET_PLAYBACK_DELAY_US 33333 /* playback shows recording time t as the packets stamped t - this */
 
 enum meet_status {
 	MEET_ACTIVE,       /* frames are arriving */
@@ -43,8 +46,12 @@ struct meet_participant {
 };
 
 struct meet_feed {
-	/* Moves the feed to display time `time_s` (seconds on the feed's clock; playback: recording time) and fills
-	 * the participants. Never blocks on I/O longer than reading what is already there. */
+	/* Moves the feed to display time `time_s` and fills the participants: what each looks like when the frame
+	 * is shown (a headset: xrWaitFrame's predicted display time), not when update is called. Playback: seconds of
+	 * recording time. Live: seconds on the presenter's clock, which the feed ties to its receiver's clock at its
+	 * first update with time_s > 0 (that display time is "now" there); differences of display time are honoured
+	 * from then on (a frame shown later shows later poses); time_s <= 0: now. Never blocks on I/O longer than
+	 * reading what is already there. */
 	enum cv_result (*update)(struct meet_feed *f, double time_s);
 	void (*destroy)(struct meet_feed *f);
 	struct meet_participant *participants; /* `count` of them, filled by update */
@@ -60,9 +67,10 @@ static inline void meet_feed_destroy(struct meet_feed **f)
 
 /* A recorded session (.cavrec) played back: update(t) shows the recording at t seconds after its start, decoding
  * forward from where it was or, after a jump (seek, loop), from the key frames before t, so any path to a time
- * gives the same participants. Poses are interpolated between packets and shown one frame interval late (33 ms
- * at 30 Hz), so the packets on both sides of the shown time are there. Participants whose avatar file is
- * missing stay in the list with an empty avatar_path and no frames: the scene seats a placeholder. */
+ * gives the same participants. Poses are interpolated between packets and shown one frame interval late
+ * (MEET_PLAYBACK_DELAY_US, 33 ms at 30 Hz), so the packets on both sides of the shown time are there.
+ * Participants whose avatar file is missing stay in the list with an empty avatar_path and no frames: the scene
+ * seats a placeholder. */
 struct meet_playback_desc {
 	/* Benchmarks: seat this many participants, repeating the recorded ones with their performances shifted in
 	 * time (looping); 0: the recording as it is. */

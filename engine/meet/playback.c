@@ -1,5 +1,5 @@
 /* Playback of a recorded session as a meeting feed (meet.h): session reader -> codec decoders -> the frames on
- * both sides of the shown time -> interpolated participants. */
+ * both sides of the shown time (meet/stream.h) -> interpolated participants. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,23 +7,17 @@
 
 #include "avatar/cavatar.h"
 #include "meet.h"
+#include "stream.h"
 
-#define PB_DELAY_US 33333         /* shown this late, so the packet after the shown time has arrived */
+#define PB_DELAY_US MEET_PLAYBACK_DELAY_US
 #define PB_PREROLL_US 2500000     /* a seek decodes from this far back: more than a key interval */
 #define PB_RECONNECTING_US 500000 /* silent this long: reconnecting */
 #define PB_LEFT_US 5000000        /* silent this long: gone */
 #define PB_RATE_WINDOW 64         /* packets remembered for the bitrate (2 s at 30 Hz) */
 
-struct pb_frame {
-	bool valid;
-	int64_t time_us;
-	struct codec_frame frame; /* frame.code points at code below */
-	float *code;
-};
-
 struct pb_stream { /* one recorded participant, as one group plays it */
 	struct codec_decoder *decoder;
-	struct pb_frame prev, cur;
+	struct meet_stream frames; /* on the recording's clock */
 	int64_t rate_time[PB_RATE_WINDOW];
 	uint32_t rate_bytes[PB_RATE_WINDOW];
 	uint32_t rate_next;
@@ -54,12 +48,6 @@ struct playback {
 	int64_t duration_us;
 };
 
-static void frame_free(struct pb_frame *f)
-{
-	free(f->code);
-	f->code = NULL;
-}
-
 static void playback_destroy(struct meet_feed *base)
 {
 	struct playback *p = (struct playback *)base;
@@ -67,8 +55,7 @@ static void playback_destroy(struct meet_feed *base)
 		struct pb_group *group = &p->groups[g];
 		for (uint32_t s = 0; group->streams && s < p->sources_count; s++) {
 			codec_decoder_destroy(&group->streams[s].decoder);
-			frame_free(&group->streams[s].prev);
-			frame_free(&group->streams[s].cur);
+			meet_stream_free(&group->streams[s].frames);
 		}
 		free(group->streams);
 		session_reader_destroy(&group->reader);
@@ -86,7 +73,7 @@ static void playback_destroy(struct meet_feed *base)
 static void stream_reset(struct pb_stream *st)
 {
 	if (st->decoder) codec_decoder_reset(st->decoder);
-	st->prev.valid = st->cur.valid = false;
+	meet_stream_reset(&st->frames);
 	st->rate_next = 0;
 	memset(st->rate_time, 0, sizeof(st->rate_time));
 	memset(st->rate_bytes, 0, sizeof(st->rate_bytes));
@@ -114,15 +101,7 @@ static void deliver(struct playback *p, struct pb_group *g, const struct session
 	enum codec_decode_status status;
 	if (codec_decoder_decode(st->decoder, pkt->data, pkt->size, &frame, &status) != CV_OK || status != CODEC_DECODED)
 		return; /* counted by the decoder; a bad packet is as good as lost */
-	/* The older frame's buffer takes the new frame. */
-	struct pb_frame older = st->prev;
-	st->prev = st->cur;
-	st->cur = older;
-	st->cur.valid = true;
-	st->cur.time_us = pkt->time_us;
-	memcpy(st->cur.code, frame.code, frame.code_floats * sizeof(float));
-	st->cur.frame = frame;
-	st->cur.frame.code = st->cur.code;
+	meet_stream_push(&st->frames, &frame, pkt->time_us, 0);
 }
 
 /* Recording time for display time t in group g (groups after the first loop over the recording). */
@@ -157,35 +136,6 @@ static enum cv_result group_update(struct playback *p, struct pb_group *g, int64
 	return CV_OK;
 }
 
-static void lerp_pose(const struct codec_pose *a, const struct codec_pose *b, float w, struct codec_pose *out)
-{
-	for (int i = 0; i < 3; i++) out->position[i] = a->position[i] + w * (b->position[i] - a->position[i]);
-	/* nlerp on the shorter arc: frames are 33 ms apart, where it is as good as slerp. */
-	float dot = 0, len = 0;
-	for (int i = 0; i < 4; i++) dot += a->orientation[i] * b->orientation[i];
-	float sign = dot < 0 ? -1.0f : 1.0f;
-	for (int i = 0; i < 4; i++) {
-		out->orientation[i] = a->orientation[i] + w * (sign * b->orientation[i] - a->orientation[i]);
-		len += out->orientation[i] * out->orientation[i];
-	}
-	len = len > 0 ? 1.0f / sqrtf(len) : 0.0f;
-	for (int i = 0; i < 4; i++) out->orientation[i] *= len;
-}
-
-static void lerp_hand(const struct codec_hand *a, const struct codec_hand *b, float w, struct codec_hand *out)
-{
-	if (!a->tracked || !b->tracked) {
-		*out = w < 0.5f ? *a : *b;
-		return;
-	}
-	*out = *b;
-	for (int j = 0; j < CODEC_HAND_JOINTS; j++) {
-		lerp_pose(&a->joints[j].pose, &b->joints[j].pose, w, &out->joints[j].pose);
-		out->joints[j].radius = a->joints[j].radius + w * (b->joints[j].radius - a->joints[j].radius);
-		out->joints[j].flags = a->joints[j].flags & b->joints[j].flags;
-	}
-}
-
 static void fill_participant(struct playback *p, const struct pb_group *g, const struct pb_stream *st,
                              const struct session_participant *sp, struct meet_participant *out)
 {
@@ -198,25 +148,19 @@ static void fill_participant(struct playback *p, const struct pb_group *g, const
 		codec_decoder_stats(st->decoder, &ds);
 		out->loss = ds.decoded + ds.lost ? (float)ds.lost / (float)(ds.decoded + ds.lost) : 0.0f;
 	}
-	if (!st->cur.valid) {
+	const struct meet_stream_frame *newest = meet_stream_newest(&st->frames);
+	if (!newest) {
 		out->has_frame = false;
 		out->status = now < p->info.start_us + sp->joined_us ? MEET_LEFT : MEET_WAITING;
 		return;
 	}
-	int64_t silent = now - st->cur.time_us;
+	int64_t silent = now - newest->t_us;
 	out->status = silent > PB_LEFT_US ? MEET_LEFT : silent > PB_RECONNECTING_US ? MEET_RECONNECTING : MEET_ACTIVE;
-	const struct pb_frame *a = st->prev.valid ? &st->prev : &st->cur, *b = &st->cur;
-	float w = 1.0f;
-	if (shown <= a->time_us) w = 0.0f;
-	else if (shown < b->time_us) w = (float)(shown - a->time_us) / (float)(b->time_us - a->time_us);
-	const struct pb_frame *nearest = w < 0.5f ? a : b;
+	const struct meet_stream_frame *nearest = meet_stream_at(&st->frames, shown, 0, out);
 	out->has_frame = true;
-	out->code_version = (uint64_t)nearest->time_us + 1;
-	out->code_floats = nearest->frame.code_floats;
+	out->code_version = (uint64_t)nearest->t_us + 1;
+	out->code_floats = st->frames.latent;
 	memcpy(out->code, nearest->code, out->code_floats * sizeof(float));
-	lerp_pose(&a->frame.head, &b->frame.head, w, &out->head);
-	for (int h = 0; h < 2; h++) lerp_hand(&a->frame.hands[h], &b->frame.hands[h], w, &out->hands[h]);
-	out->audio_level = b->frame.has_audio ? a->frame.audio_level + w * (b->frame.audio_level - a->frame.audio_level) : 0;
 }
 
 static enum cv_result playback_update(struct meet_feed *base, double time_s)
@@ -262,9 +206,7 @@ static enum cv_result open_group(struct playback *p, const char *path, struct pb
 		struct pb_source *src = &p->sources[s];
 		struct pb_stream *st = &g->streams[s];
 		if (!src->have_avatar) continue;
-		st->prev.code = calloc(src->latent, sizeof(float));
-		st->cur.code = calloc(src->latent, sizeof(float));
-		if (!st->prev.code || !st->cur.code) return CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "playback frames");
+		CV_TRY(meet_stream_init(&st->frames, src->latent));
 	}
 	return CV_OK;
 }

@@ -77,7 +77,9 @@
  * falling slowly, raised again by frames that come too late). A frame still missing when a later one is due is
  * declared lost; the decoder then waits for a key frame and a key frame request goes back to the sender (at most
  * every 200 ms). Poses are interpolated between the last two decoded frames one frame period behind the release
- * point. Concealment of a gap: poses extrapolated and the code held for NET_HOLD_MS, then the code fades to
+ * point, moved to the display time the feed is given (net_receiver_update_at), the same way playback does
+ * (meet/stream.h: head, hand joints with radii and flags, the nearest frame's code). Concealment of a gap:
+ * poses extrapolated and the code held for NET_HOLD_MS, then the code fades to
  * the avatar's neutral code (code.mean) until NET_FREEZE_MS, after which the neutral face is frozen and the
  * participant is MEET_RECONNECTING. No authenticated datagram for the leave timeout (or a LEAVE message):
  * MEET_LEFT; after a timeout the participant's next announce seats it again, after a LEAVE only a later run
@@ -385,8 +387,12 @@ struct net_participant_stats {
 struct net_receiver;
 enum cv_result net_receiver_create(const struct net_receiver_desc *desc, struct net_receiver **out);
 void net_receiver_destroy(struct net_receiver **r);
-/* Drains the socket, releases due frames, conceals gaps, and fills the participants. */
+/* Drains the socket, releases due frames, conceals gaps, and fills the participants as they look now. */
 enum cv_result net_receiver_update(struct net_receiver *r);
+/* The same, filling the participants as they look at display time `display_us` (receiver clock; a frame shown
+ * after now, like a headset's predicted display time): the release point moves by display_us - now, what is
+ * released and concealed does not. Shown sender times never go backwards from one update to the next. */
+enum cv_result net_receiver_update_at(struct net_receiver *r, int64_t display_us);
 /* The receiver's current nonce: announces must answer it (or the previous one). Tests and fuzzing seal their
  * own announces with it. */
 void net_receiver_nonce(const struct net_receiver *r, uint8_t nonce[NET_NONCE_SIZE]);
@@ -399,11 +405,14 @@ void net_receiver_stats(const struct net_receiver *r, struct net_receiver_stats 
 enum cv_result net_receiver_participant_stats(const struct net_receiver *r, uint32_t id,
                                               struct net_participant_stats *out);
 const struct net_addr *net_receiver_local(const struct net_receiver *r);
+/* The receiver's clock now (desc.clock_us, or net_now_us), microseconds. */
+int64_t net_receiver_now(const struct net_receiver *r);
 
 /* ---- the feed ---- */
 
-/* A live meeting as a struct meet_feed: update(time_s) ignores time_s (live time is the receiver's clock), drains
- * the socket and fills the participants; duration_s is -1. */
+/* A live meeting as a struct meet_feed: update(time_s) drains the socket and fills the participants as they look
+ * at display time time_s (meet.h: seconds on the presenter's clock, tied to the receiver's clock at the first
+ * update with time_s > 0; time_s <= 0: now); duration_s is -1. */
 enum cv_result net_feed_create(const struct net_receiver_desc *desc, struct meet_feed **out);
 /* The receiver inside a feed made by net_feed_create (stats), or NULL for another feed. */
 struct net_receiver *net_feed_receiver(struct meet_feed *feed);

@@ -1,4 +1,5 @@
 /* net: a live meeting as a struct meet_feed, and the default way to find a participant's avatar. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,9 @@ struct net_feed {
 		struct net_avatar avatar;
 	} cache[CACHE];
 	uint32_t next;
+	/* Display clock -> receiver clock: receiver us = display s * 1e6 + display_anchor_us. */
+	bool anchored;
+	int64_t display_anchor_us;
 };
 
 static enum cv_result copy_avatar(const struct net_avatar *in, struct net_avatar *out)
@@ -90,9 +94,17 @@ static enum cv_result cached_resolve(void *user, const struct net_announce *a, s
 
 static enum cv_result feed_update(struct meet_feed *base, double time_s)
 {
-	(void)time_s; /* live: the receiver's own clock */
 	struct net_feed *f = (struct net_feed *)base;
-	enum cv_result r = net_receiver_update(f->receiver);
+	enum cv_result r;
+	if (time_s > 0) {
+		int64_t display_us = (int64_t)llround(time_s * 1e6);
+		if (!f->anchored) {
+			f->display_anchor_us = net_receiver_now(f->receiver) - display_us;
+			f->anchored = true;
+		}
+		r = net_receiver_update_at(f->receiver, display_us + f->display_anchor_us);
+	} else
+		r = net_receiver_update(f->receiver);
 	f->base.participants = net_receiver_participants(f->receiver, &f->base.count);
 	return r;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "meet/stream.h"
 #include "net/net.h"
 
 #define MAX_DRAIN 4096          /* datagrams per update: a flood cannot hold the frame loop */
@@ -28,16 +29,6 @@ struct slot {
 	int64_t sender_us, arrival_us;
 	uint8_t *data;
 	size_t size;
-};
-
-/* A decoded frame: what interpolation and concealment work from. */
-struct state {
-	bool valid;
-	int64_t t; /* sender clock */
-	struct codec_pose head;
-	struct codec_hand hands[2];
-	float audio;
-	float *code;
 };
 
 struct peer {
@@ -70,9 +61,8 @@ struct peer {
 	int64_t last_render;
 	int64_t last_key_request;
 
-	struct state a, b;
-	uint64_t decodes;          /* decoded frames since (re)start: the code shown changes with it */
-	uint64_t shown_decode;
+	struct meet_stream frames; /* decoded, on the sender's clock: what interpolation and concealment work from */
+	int64_t shown_code_us;     /* the sender time of the frame whose code is shown */
 	int shown_fade;
 	float loss;                /* moving average over ~64 frames */
 	uint64_t rate_bytes[10];   /* 100 ms buckets */
@@ -172,10 +162,7 @@ static void free_avatar(struct peer *p)
 	codec_decoder_destroy(&p->decoder);
 	free(p->avatar.code_mean);
 	free(p->avatar.code_std);
-	free(p->a.code);
-	free(p->b.code);
-	p->a.code = p->b.code = NULL;
-	p->a.valid = p->b.valid = false;
+	meet_stream_free(&p->frames);
 	memset(&p->avatar, 0, sizeof(p->avatar));
 	p->resolved = false;
 }
@@ -195,9 +182,7 @@ static void resolve(struct net_receiver *r, struct peer *p, struct meet_particip
 	struct codec_stream_desc sd = {.participant = p->id, .avatar = p->announce.avatar, .latent = p->announce.latent,
 	                               .code_mean = av.code_mean, .code_std = av.code_std};
 	if (res == CV_OK) res = codec_decoder_create(&sd, &p->decoder);
-	p->a.code = calloc(p->announce.latent, sizeof(float));
-	p->b.code = calloc(p->announce.latent, sizeof(float));
-	if (res == CV_OK && (!p->a.code || !p->b.code)) res = CV_FAIL(CV_ERROR_OUT_OF_MEMORY, "net: decoded codes");
+	if (res == CV_OK) res = meet_stream_init(&p->frames, p->announce.latent);
 	p->avatar = av;
 	if (res != CV_OK) {
 		free_avatar(p);
@@ -358,16 +343,6 @@ static bool missing_bit(struct peer *p, uint32_t frame, int op) /* op: 0 test, 1
 
 /* ---- release and decode ---- */
 
-static void copy_state(struct state *s, const struct codec_frame *f, int64_t t, uint32_t latent)
-{
-	s->valid = true;
-	s->t = t;
-	s->head = f->head;
-	memcpy(s->hands, f->hands, sizeof(s->hands));
-	s->audio = f->has_audio ? f->audio_level : 0.0f;
-	memcpy(s->code, f->code, latent * sizeof(float));
-}
-
 static void release(struct net_receiver *r, struct peer *p, uint32_t index, struct slot *s, int64_t now)
 {
 	emit(r, NET_EVENT_PACKET, index, s->data, s->size, now);
@@ -389,14 +364,8 @@ static void release(struct net_receiver *r, struct peer *p, uint32_t index, stru
 			p->st.decoded++;
 			if (s->data[1] & CODEC_PACKET_KEY) p->st.key_frames++;
 			/* After a gap, interpolating across it would sweep through poses nobody had: start afresh. */
-			struct state t = p->a;
-			p->a = p->b;
-			p->b = t;
-			copy_state(&p->b, &f, s->sender_us, p->announce.latent);
 			double period = p->period > 0 ? p->period : 33333.0;
-			if (!p->a.valid || p->b.t - p->a.t > 4 * period || p->b.t <= p->a.t)
-				copy_state(&p->a, &f, s->sender_us, p->announce.latent);
-			p->decodes++;
+			meet_stream_push(&p->frames, &f, s->sender_us, (int64_t)(4 * period));
 		} else
 			p->st.undecodable++;
 	}
@@ -718,20 +687,6 @@ void net_receiver_input(struct net_receiver *r, const uint8_t *datagram, size_t 
 
 /* ---- what the scene sees ---- */
 
-static void lerp_pose(const struct codec_pose *a, const struct codec_pose *b, float u, struct codec_pose *out)
-{
-	for (int k = 0; k < 3; k++) out->position[k] = a->position[k] + (b->position[k] - a->position[k]) * u;
-	float dot = 0, q[4], n = 0;
-	for (int k = 0; k < 4; k++) dot += a->orientation[k] * b->orientation[k];
-	float sign = dot < 0 ? -1.0f : 1.0f;
-	for (int k = 0; k < 4; k++) {
-		q[k] = a->orientation[k] * (1 - u) + sign * b->orientation[k] * u;
-		n += q[k] * q[k];
-	}
-	n = sqrtf(n);
-	for (int k = 0; k < 4; k++) out->orientation[k] = n > 1e-6f ? q[k] / n : b->orientation[k];
-}
-
 static void fill(struct net_receiver *r, struct peer *p, uint32_t index, int64_t render, int64_t now)
 {
 	struct meet_participant *m = &r->parts[index];
@@ -744,28 +699,16 @@ static void fill(struct net_receiver *r, struct peer *p, uint32_t index, int64_t
 	for (int i = 0; i < 10; i++) bytes += p->rate_bytes[i];
 	m->bitrate_kbps = (float)bytes * 8.0f / 1000.0f;
 	m->loss = p->loss;
-	if (!p->b.valid) {
+	const struct meet_stream_frame *newest = meet_stream_newest(&p->frames);
+	if (!newest) {
 		m->status = MEET_WAITING;
 		m->has_frame = false;
 		return;
 	}
 	uint32_t latent = p->announce.latent;
-	struct state *a = &p->a, *b = &p->b;
-	int64_t gap = render - b->t;
-	float u = 1.0f;
-	if (gap <= 0 && b->t > a->t) u = (float)(render - a->t) / (float)(b->t - a->t);
-	else if (gap > 0 && b->t > a->t)
-		u = 1.0f + (float)(gap < EXTRAPOLATE_MAX_US ? gap : EXTRAPOLATE_MAX_US) / (float)(b->t - a->t);
-	if (u < 0) u = 0;
-	if (u > 2) u = 2; /* extrapolate at most one frame interval's worth of motion */
-	lerp_pose(&a->head, &b->head, u, &m->head);
-	for (int s = 0; s < 2; s++) {
-		m->hands[s] = b->hands[s];
-		if (!a->hands[s].tracked || !b->hands[s].tracked) continue;
-		for (int j = 0; j < CODEC_HAND_JOINTS; j++)
-			lerp_pose(&a->hands[s].joints[j].pose, &b->hands[s].joints[j].pose, u, &m->hands[s].joints[j].pose);
-	}
-	m->audio_level = gap > NET_HOLD_MS * 1000 ? 0.0f : b->audio;
+	const struct meet_stream_frame *shown = meet_stream_at(&p->frames, render, EXTRAPOLATE_MAX_US, m);
+	int64_t gap = render - newest->t_us;
+	if (gap > NET_HOLD_MS * 1000) m->audio_level = 0.0f;
 	/* The code: held, then faded to the neutral code in 16 steps (each step is one more GPU decode), then frozen. */
 	int fade = 0;
 	if (gap > NET_HOLD_MS * 1000) {
@@ -774,23 +717,25 @@ static void fill(struct net_receiver *r, struct peer *p, uint32_t index, int64_t
 		p->st.concealed_updates++;
 	} else if (gap > 0)
 		p->st.concealed_updates++;
-	if (p->decodes != p->shown_decode || fade != p->shown_fade) {
+	if (!m->has_frame || shown->t_us != p->shown_code_us || fade != p->shown_fade) {
 		float w = (float)fade / 16.0f;
 		for (uint32_t i = 0; i < latent; i++)
-			m->code[i] = b->code[i] + (p->avatar.code_mean[i] - b->code[i]) * w;
+			m->code[i] = shown->code[i] + (p->avatar.code_mean[i] - shown->code[i]) * w;
 		m->code_floats = latent;
 		m->code_version++;
-		p->shown_decode = p->decodes;
+		p->shown_code_us = shown->t_us;
 		p->shown_fade = fade;
 	}
 	m->has_frame = true;
 	m->status = gap > NET_FREEZE_MS * 1000 ? MEET_RECONNECTING : MEET_ACTIVE;
 	p->st.display_sender_us = render;
-	p->st.code_sender_us = b->t;
+	p->st.code_sender_us = shown->t_us;
 	p->st.code_faded = fade > 0;
 }
 
-enum cv_result net_receiver_update(struct net_receiver *r)
+enum cv_result net_receiver_update(struct net_receiver *r) { return net_receiver_update_at(r, INT64_MIN); }
+
+enum cv_result net_receiver_update_at(struct net_receiver *r, int64_t display_us)
 {
 	if (r->has_socket) {
 		for (int i = 0; i < MAX_DRAIN; i++) {
@@ -809,6 +754,7 @@ enum cv_result net_receiver_update(struct net_receiver *r)
 		}
 	}
 	int64_t now = now_us(r);
+	if (display_us == INT64_MIN) display_us = now;
 	if (now - r->nonce_at > NET_NONCE_MS * 1000) rotate_nonce(r, now);
 	if (r->peer_count && now >= r->next_hello) {
 		struct net_handshake hs = {0};
@@ -834,10 +780,12 @@ enum cv_result net_receiver_update(struct net_receiver *r)
 			continue;
 		}
 		/* Release point on the sender's clock; the scene sees one frame period behind it, so there is a frame on
-		 * either side to interpolate between. */
+		 * either side to interpolate between, and it sees it at the display time: a frame shown later than now
+		 * shows the sender's state that much later too (the receiver clock maps to the sender's by the same
+		 * offset and delay). */
 		int64_t due = now - p->offset - (int64_t)p->delay;
 		release_due(r, p, i, due, now);
-		int64_t render = due - (int64_t)(p->period > 0 ? p->period : 33333.0);
+		int64_t render = due + (display_us - now) - (int64_t)(p->period > 0 ? p->period : 33333.0);
 		if (render < p->last_render) render = p->last_render; /* never backwards, when the offset estimate rises */
 		p->last_render = render;
 		fill(r, p, i, render, now);
@@ -933,3 +881,5 @@ enum cv_result net_receiver_participant_stats(const struct net_receiver *r, uint
 }
 
 const struct net_addr *net_receiver_local(const struct net_receiver *r) { return &r->sock.local; }
+
+int64_t net_receiver_now(const struct net_receiver *r) { return now_us(r); }
