@@ -317,9 +317,21 @@ static void test_seal_and_parse(void)
 		CHECK_MSG(net_announce_parse(frag, n, &b) == CV_ERROR_FORMAT, "path '%s'", bad_paths[i]);
 	}
 	strcpy(a.avatar_file, "ok.cavatar");
-	strcpy(a.name, "evil\x1b[2J");
+	/* ESC (C0), and CSI as the C1 control U+009B (UTF-8 C2 9B), in names and in file names; other UTF-8 passes. */
+	const char *bad_text[] = {"evil\x1b[2J", "evil\xc2\x9b" "2J"};
+	for (size_t i = 0; i < sizeof(bad_text) / sizeof(bad_text[0]); i++) {
+		strcpy(a.name, bad_text[i]);
+		n = net_announce_write(&a, frag, sizeof(frag));
+		CHECK_MSG(net_announce_parse(frag, n, &b) == CV_ERROR_FORMAT, "name %zu", i);
+		strcpy(a.name, "Ana");
+		snprintf(a.avatar_file, sizeof(a.avatar_file), "%s.cavatar", bad_text[i]);
+		n = net_announce_write(&a, frag, sizeof(frag));
+		CHECK_MSG(net_announce_parse(frag, n, &b) == CV_ERROR_FORMAT, "file name %zu", i);
+	}
+	strcpy(a.name, "Zo\xc3\xab \xc2\xa0 J\xc3\xbcrgen");
+	strcpy(a.avatar_file, "ok.cavatar");
 	n = net_announce_write(&a, frag, sizeof(frag));
-	CHECK(net_announce_parse(frag, n, &b) == CV_ERROR_FORMAT);
+	CHECK(net_announce_parse(frag, n, &b) == CV_OK && !strcmp(b.name, a.name));
 
 	struct net_addr ad;
 	char text[80];

@@ -46,11 +46,11 @@ size_t net_announce_write(const struct net_announce *a, uint8_t *out, size_t cap
 	return need;
 }
 
-/* Text that is printed and used as a file name: no control characters (terminal escapes), no NUL. */
+/* Text that is printed and used as a file name: no control characters (C0, DEL, C1: terminal escapes), no NUL. */
 static bool clean_text(const uint8_t *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (s[i] < 0x20 || s[i] == 0x7f) return false;
+		if (cv_control_char_len(s + i, n - i)) return false;
 	return true;
 }
 
