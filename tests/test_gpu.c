@@ -221,6 +221,25 @@ static void test_creator(void)
 	CHECK_MSG(device_messages > 0 && device_messages != UINT32_MAX, "%u", device_messages);
 }
 
+/* What validation says while a context is destroyed counts too: a buffer left alive at vkDestroyDevice. */
+static void test_teardown_messages(void)
+{
+	struct gpu_context *c = NULL;
+	CHECK(gpu_context_create(&(struct gpu_context_desc){.validation = true}, &c) == CV_OK);
+	if (!c) return;
+	VkBuffer leaked = VK_NULL_HANDLE;
+	VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .size = 16,
+	                         .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT};
+	CHECK(vkCreateBuffer(c->device, &bi, NULL, &leaked) == VK_SUCCESS);
+	uint32_t before = gpu_validation_messages_total();
+	CHECK(c->validation_messages == 0);
+	enum cv_log_level level = cv_log_get_level();
+	cv_log_set_level((enum cv_log_level)(CV_LOG_ERROR + 1)); /* the expected message */
+	gpu_context_destroy(&c);
+	cv_log_set_level(level);
+	CHECK_MSG(gpu_validation_messages_total() > before, "the leaked buffer went unreported");
+}
+
 int main(void)
 {
 	if (gpu_context_create(&(struct gpu_context_desc){0}, &ctx) != CV_OK) {
@@ -233,6 +252,7 @@ int main(void)
 	RUN(test_missing_device);
 	RUN(test_adopt);
 	RUN(test_creator);
+	RUN(test_teardown_messages);
 	CHECK_MSG(ctx->validation_messages == 0, "%u validation messages", ctx->validation_messages);
 	gpu_context_destroy(&ctx);
 	return test_finish();

@@ -212,6 +212,7 @@ static enum cv_result run_once(const struct cli *c, const struct app_hooks *hook
 	struct gpu_context *ctx = NULL;
 	struct presenter *p = NULL;
 	struct app_scene *scene = NULL;
+	const uint32_t messages_before = gpu_validation_messages_total();
 	const char *output = c->output ? c->output : "cavr-output/frame_%04u.png";
 	uint32_t whole = 30; /* headless frames by default */
 	bool video = ends_with(output, ".mp4");
@@ -251,12 +252,12 @@ static enum cv_result run_once(const struct cli *c, const struct app_hooks *hook
 	}
 	*lost = r == CV_OK && p && p->lost && p->lost(p);
 	if (scene && !strcmp(c->command, "play")) *meeting_time = app_meeting_time(scene);
-	uint32_t validation_messages = ctx ? ctx->validation_messages : 0;
 	app_scene_destroy(&scene, ctx);
 	presenter_destroy(&p);
 	if (c->xr) ctx = NULL; /* the OpenXR presenter owned it */
 	gpu_context_destroy(&ctx);
 	if (window) window_system_fini();
+	uint32_t validation_messages = gpu_validation_messages_total() - messages_before;
 	if (r == CV_OK && validation_messages)
 		return CV_FAIL(CV_ERROR_GPU, "%u Vulkan validation messages (see above)", validation_messages);
 	return r;

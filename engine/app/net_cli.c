@@ -548,6 +548,7 @@ static enum cv_result join_render(const struct join_args *a, struct meet_feed *f
 	}
 	struct gpu_context *ctx = NULL;
 	struct presenter *p = NULL;
+	const uint32_t messages_before = gpu_validation_messages_total();
 	const char *output = a->output ? a->output : "cavr-output/join_%04u.png";
 	if (r == CV_OK) r = a->xr ? hooks->xr_create(a->validation, &ctx, &p) : gpu_context_create(&gd, &ctx);
 	if (r == CV_OK && window)
@@ -571,12 +572,12 @@ static enum cv_result join_render(const struct join_args *a, struct meet_feed *f
 		if (r == CV_OK) r = local.error;
 		stream_destroy(&local.stream);
 	}
-	uint32_t validation_messages = ctx ? ctx->validation_messages : 0;
 	app_scene_destroy(&scene, ctx);
 	presenter_destroy(&p);
 	if (a->xr) ctx = NULL;
 	gpu_context_destroy(&ctx);
 	if (window) window_system_fini();
+	uint32_t validation_messages = gpu_validation_messages_total() - messages_before;
 	if (r == CV_OK && validation_messages)
 		return CV_FAIL(CV_ERROR_GPU, "%u Vulkan validation messages (see above)", validation_messages);
 	return r;

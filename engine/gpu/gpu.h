@@ -72,6 +72,9 @@ struct gpu_context {
 
 enum cv_result gpu_context_create(const struct gpu_context_desc *desc, struct gpu_context **out);
 void gpu_context_destroy(struct gpu_context **ctx);
+/* Validation messages of every context of this process so far, those raised while contexts were destroyed (objects
+ * left alive at vkDestroyDevice) included: a command compares it before and after its run, teardown and all. */
+uint32_t gpu_validation_messages_total(void);
 /* Prints every Vulkan device this machine offers (for `cavr devices` and error messages). */
 enum cv_result gpu_list_devices(void);
 

@@ -15,6 +15,10 @@ enum cv_result gpu_check(VkResult vr, const char *what, const char *file, int li
 	return cv_fail(CV_ERROR_GPU, file, line, "%s failed (VkResult %d)", what, vr);
 }
 
+static _Atomic uint32_t messages_total;
+
+uint32_t gpu_validation_messages_total(void) { return messages_total; }
+
 static VKAPI_ATTR VkBool32 VKAPI_CALL debug_callback(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
                                                      VkDebugUtilsMessageTypeFlagsEXT types,
                                                      const VkDebugUtilsMessengerCallbackDataEXT *data, void *user)
@@ -22,6 +26,7 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL debug_callback(VkDebugUtilsMessageSeverity
 	struct gpu_context *ctx = user;
 	(void)types;
 	ctx->validation_messages++;
+	messages_total++;
 	CV_WARN("vulkan %s: %s", severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT ? "error" : "warning",
 	        data->pMessage);
 	return VK_FALSE;
