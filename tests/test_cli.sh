@@ -131,7 +131,7 @@ expect secret-fifo 1 'is not a regular file' -- timeout 30 "$cavr" join --meetin
 # full disk) stops and says so; the meeting goes on, and the file is closed at its last complete chunk.
 head -c 32 /dev/urandom | base64 >"$work/secret"
 (trap '' XFSZ; ulimit -f 16; exec "$cavr" join --meeting full --secret-file "$work/secret" --listen 127.0.0.1:0 \
-	--no-render --seconds 8 --record "$work/full.cavrec") >"$work/full.log" 2>&1 &
+	--no-render --seconds 600 --record "$work/full.cavrec") >"$work/full.log" 2>&1 &
 receiver=$!
 port=
 for _ in $(seq 200); do
@@ -141,6 +141,7 @@ for _ in $(seq 200); do
 done
 timeout 30 "$cavr" send --meeting full --secret-file "$work/secret" --peer "127.0.0.1:$port" "$demo" --seconds 6 \
 	>"$work/send.log" 2>&1
+kill -INT $receiver # it records until told to stop: 600 s is only a safety net
 wait $receiver
 rc=$?
 received=$(grep -oE ": [0-9]+ frames," "$work/full.log" | grep -oE '[0-9]+' | awk '{s += $1} END {print s + 0}')

@@ -21,8 +21,8 @@ second=$(echo "$out" | grep 'cavr: playing' | sed -n 2p)
 echo "ok: instance loss survived"
 
 head -c 32 /dev/urandom | base64 >"$work/secret"
-# The receiver takes a free port and says which.
-"$cavr" join --meeting t --secret-file "$work/secret" --listen 127.0.0.1:0 --no-render --seconds 25 \
+# The receiver takes a free port and says which, and records until told to stop (600 s is only a safety net).
+"$cavr" join --meeting t --secret-file "$work/secret" --listen 127.0.0.1:0 --no-render --seconds 600 \
 	--record "$work/viewer.cavrec" >"$work/receiver.log" 2>&1 &
 receiver=$!
 port=
